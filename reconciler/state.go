@@ -1,0 +1,133 @@
+package reconciler
+
+import (
+	"context"
+	"time"
+)
+
+// RunKind is why a run happened.
+type RunKind string
+
+// Run kinds.
+const (
+	RunApply RunKind = "apply" // main moved: plan and apply
+	RunPlan  RunKind = "plan"  // a branch or pull request: plan only
+	RunDrift RunKind = "drift" // a drift check at the applied revision, with correction
+)
+
+// RunResult is how a run ended.
+type RunResult string
+
+// Run results.
+const (
+	ResultRunning     RunResult = "running"
+	ResultSucceeded   RunResult = "succeeded"   // applied, or planned, or checked
+	ResultNoChanges   RunResult = "no_changes"  // the plan had nothing to do
+	ResultFailed      RunResult = "failed"      // init, plan or apply failed; Error says why
+	ResultHeld        RunResult = "held"        // a guardrail or an unreviewed plan stopped the apply
+	ResultInterrupted RunResult = "interrupted" // trueup stopped or died while it ran
+)
+
+// RunRecord is one run, kept in the store: in flight while it runs, then in the stack's history.
+type RunRecord struct {
+	ID       string           `json:"id"`
+	Stack    string           `json:"stack"`
+	Branch   string           `json:"branch"`
+	Kind     RunKind          `json:"kind"`
+	Revision Revision         `json:"revision"`
+	Started  time.Time        `json:"started"`
+	Finished time.Time        `json:"finished,omitzero"`
+	Result   RunResult        `json:"result"`
+	Error    string           `json:"error,omitempty"`
+	Changes  []ResourceChange `json:"changes,omitempty"`
+	Drift    []ResourceDrift  `json:"drift,omitempty"`
+}
+
+// DriftState is a stack's drift episode, kept so a restart never repeats an alert.
+type DriftState struct {
+	// Drifted is true from the first check that found drift until one that found none.
+	Drifted bool `json:"drifted"`
+	// Resources are the drifted resources last alerted, sorted by address.
+	Resources []ResourceChange `json:"resources,omitempty"`
+	// Since is when the episode began.
+	Since time.Time `json:"since,omitzero"`
+	// LastChecked is when the last check finished.
+	LastChecked time.Time `json:"last_checked,omitzero"`
+	// CorrectionFailures counts failed corrections in this episode (the first one alerts).
+	CorrectionFailures int `json:"correction_failures,omitempty"`
+	// HeldReason is the guardrail holding the correction, if any.
+	HeldReason string `json:"held_reason,omitempty"`
+}
+
+// Hold is an apply on main that trueup will not run until a person approves it or a new commit arrives.
+type Hold struct {
+	Revision Revision         `json:"revision"`
+	Reason   string           `json:"reason"`
+	Changes  []ResourceChange `json:"changes,omitempty"`
+	Since    time.Time        `json:"since"`
+}
+
+// StackState is what trueup knows about one stack on main, kept across restarts.
+type StackState struct {
+	Name      string `json:"name"`
+	Dir       string `json:"dir"`
+	Workspace string `json:"workspace"`
+	// AppliedRev is the last main revision successfully applied (or planned with no changes).
+	AppliedRev Revision `json:"applied_rev,omitempty"`
+	// SyncedRev is the latest main revision the stack is known to match: AppliedRev, or a later
+	// revision whose changes did not affect the stack.
+	SyncedRev Revision `json:"synced_rev,omitempty"`
+	// LastRun is the most recent finished run on main.
+	LastRun *RunRecord `json:"last_run,omitempty"`
+	// Failures counts consecutive failed runs on main; it sets the backoff.
+	Failures int `json:"failures,omitempty"`
+	// RetryAt is when a transient failure may be retried.
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// Removed is true once the stack left the repository (it is never destroyed automatically).
+	Removed bool `json:"removed,omitempty"`
+	// Drift is the current drift episode.
+	Drift DriftState `json:"drift"`
+	// Held is an apply waiting for approval.
+	Held *Hold `json:"held,omitempty"`
+	// ApprovedRev is a revision a person approved for apply despite a hold.
+	ApprovedRev Revision `json:"approved_rev,omitempty"`
+}
+
+// Store keeps trueup's own state. Implementations must be safe for concurrent use and durable:
+// what a call wrote before it returned survives a crash.
+type Store interface {
+	// Stack returns the named stack's state, or ErrNotFound.
+	Stack(ctx context.Context, name string) (StackState, error)
+	// Stacks returns every stack's state, sorted by name.
+	Stacks(ctx context.Context) ([]StackState, error)
+	// PutStack writes a stack's state.
+	PutStack(ctx context.Context, s StackState) error
+
+	// StartRun records r as in flight.
+	StartRun(ctx context.Context, r RunRecord) error
+	// FinishRun removes r from the in-flight runs and appends it to its stack's history (the newest 50 are kept).
+	FinishRun(ctx context.Context, r RunRecord) error
+	// InFlight returns the runs started and not finished, oldest first: after a crash, the interrupted ones.
+	InFlight(ctx context.Context) ([]RunRecord, error)
+	// Runs returns a stack's finished runs, newest first, at most limit.
+	Runs(ctx context.Context, stack string, limit int) ([]RunRecord, error)
+
+	// Enqueue appends e to the outbox of undelivered notifications and returns its sequence number.
+	Enqueue(ctx context.Context, e Event) (uint64, error)
+	// Outbox returns undelivered notifications in the order they were enqueued, at most limit.
+	Outbox(ctx context.Context, limit int) ([]Event, error)
+	// Ack removes a delivered notification from the outbox.
+	Ack(ctx context.Context, seq uint64) error
+
+	// Get reads a small named value (cursors, pull request records), or ErrNotFound.
+	Get(ctx context.Context, bucket, key string) ([]byte, error)
+	// Put writes a small named value.
+	Put(ctx context.Context, bucket, key string, value []byte) error
+	// Delete removes a named value; deleting a missing one is not an error.
+	Delete(ctx context.Context, bucket, key string) error
+	// List returns the keys and values of a bucket, sorted by key.
+	List(ctx context.Context, bucket string) (map[string][]byte, error)
+
+	// Close releases the store.
+	Close() error
+}
