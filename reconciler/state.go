@@ -30,17 +30,19 @@ const (
 
 // RunRecord is one run, kept in the store: in flight while it runs, then in the stack's history.
 type RunRecord struct {
-	ID       string           `json:"id"`
-	Stack    string           `json:"stack"`
-	Branch   string           `json:"branch"`
-	Kind     RunKind          `json:"kind"`
-	Revision Revision         `json:"revision"`
-	Started  time.Time        `json:"started"`
-	Finished time.Time        `json:"finished,omitzero"`
-	Result   RunResult        `json:"result"`
-	Error    string           `json:"error,omitempty"`
-	Changes  []ResourceChange `json:"changes,omitempty"`
-	Drift    []ResourceDrift  `json:"drift,omitempty"`
+	ID       string    `json:"id"`
+	Stack    string    `json:"stack"`
+	Branch   string    `json:"branch"`
+	Kind     RunKind   `json:"kind"`
+	Revision Revision  `json:"revision"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	Result   RunResult `json:"result"`
+	Error    string    `json:"error,omitempty"`
+	// Transient is true when the error may go away by itself (retried with backoff).
+	Transient bool             `json:"transient,omitempty"`
+	Changes   []ResourceChange `json:"changes,omitempty"`
+	Drift     []ResourceDrift  `json:"drift,omitempty"`
 }
 
 // DriftState is a stack's drift episode, kept so a restart never repeats an alert.

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/trueup/trueup/reconciler"
+)
+
+// Config is trueup.yaml. Secrets are never written in it: only the names of the environment
+// variables (or AWS Secrets Manager ARNs) that hold them.
+type Config struct {
+	Repo          RepoConfig      `yaml:"repo"`
+	DataDir       string          `yaml:"data_dir"`
+	Workers       int             `yaml:"workers"`
+	Listen        string          `yaml:"listen"`
+	ShutdownGrace time.Duration   `yaml:"shutdown_grace"`
+	Log           LogConfig       `yaml:"log"`
+	Terraform     TerraformConfig `yaml:"terraform"`
+	Drift         DriftConfig     `yaml:"drift"`
+	Slack         SlackConfig     `yaml:"slack"`
+	GitHub        GitHubConfig    `yaml:"github"`
+	API           APIConfig       `yaml:"api"`
+}
+
+// RepoConfig is the repository trueup follows.
+type RepoConfig struct {
+	URL            string        `yaml:"url"`
+	Branch         string        `yaml:"branch"`
+	PollInterval   time.Duration `yaml:"poll_interval"`
+	TokenEnv       string        `yaml:"token_env"`
+	TokenSecretARN string        `yaml:"token_secret_arn"`
+}
+
+// LogConfig selects the log format and level.
+type LogConfig struct {
+	Format string `yaml:"format"` // text or json
+	Level  string `yaml:"level"`  // debug, info, warn, error
+}
+
+// TerraformConfig says which Terraform to run and how.
+type TerraformConfig struct {
+	Binary        string        `yaml:"binary"`
+	CLIConfigFile string        `yaml:"cli_config_file"`
+	LockTimeout   time.Duration `yaml:"lock_timeout"`
+}
+
+// DriftConfig is the default drift policy; .trueup.yaml may override it per stack.
+type DriftConfig struct {
+	Interval     time.Duration `yaml:"interval"`
+	Remediate    string        `yaml:"remediate"`
+	AllowDestroy bool          `yaml:"allow_destroy"`
+	MaxChanges   int           `yaml:"max_changes"`
+}
+
+// SlackConfig is the Slack incoming webhook for alerts.
+type SlackConfig struct {
+	WebhookURLEnv       string `yaml:"webhook_url_env"`
+	WebhookURLSecretARN string `yaml:"webhook_url_secret_arn"`
+}
+
+// GitHubConfig connects trueup to GitHub (pull requests, statuses, webhooks).
+type GitHubConfig struct {
+	Owner                  string `yaml:"owner"`
+	Repo                   string `yaml:"repo"`
+	APIURL                 string `yaml:"api_url"`
+	TokenEnv               string `yaml:"token_env"`
+	TokenSecretARN         string `yaml:"token_secret_arn"`
+	WebhookSecretEnv       string `yaml:"webhook_secret_env"`
+	WebhookSecretSecretARN string `yaml:"webhook_secret_secret_arn"`
+	AppID                  int64  `yaml:"app_id"`
+	InstallationID         int64  `yaml:"installation_id"`
+	PrivateKeyFile         string `yaml:"private_key_file"`
+	AllowForks             bool   `yaml:"allow_forks"`
+}
+
+// APIConfig guards the mutating HTTP API.
+type APIConfig struct {
+	TokenEnv       string `yaml:"token_env"`
+	TokenSecretARN string `yaml:"token_secret_arn"`
+}
+
+// DefaultConfig is the configuration before the file and flags are applied.
+func DefaultConfig() Config {
+	return Config{
+		Repo:          RepoConfig{Branch: "main", PollInterval: 30 * time.Second},
+		DataDir:       "/var/lib/trueup",
+		Workers:       2,
+		Listen:        ":8080",
+		ShutdownGrace: 4 * time.Minute,
+		Log:           LogConfig{Format: "text", Level: "info"},
+		Terraform:     TerraformConfig{Binary: "terraform", LockTimeout: 30 * time.Second},
+		Drift:         DriftConfig{Interval: 10 * time.Minute, Remediate: string(reconciler.RemediateAuto)},
+	}
+}
+
+// LoadConfig reads path over the defaults. Unknown or mistyped keys are errors naming the key and line.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	if err := decodeStrict(data, &cfg); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+var fieldNotFound = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// decodeStrict decodes YAML rejecting unknown keys, with yaml's "line N:" kept and Go type names removed.
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file keeps the defaults
+		}
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = fieldNotFound.ReplaceAllString(m, `unknown key "$1"`)
+			}
+			return errors.New(strings.Join(msgs, "; "))
+		}
+		return err
+	}
+	return nil
+}
+
+// Validate reports every problem in the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Repo.URL == "" {
+		bad("repo.url is required (a path, file://, https:// or ssh:// URL)")
+	}
+	if c.Repo.Branch == "" {
+		bad("repo.branch must not be empty")
+	}
+	if c.Repo.PollInterval < time.Second {
+		bad("repo.poll_interval must be at least 1s, got %s", c.Repo.PollInterval)
+	}
+	if c.DataDir == "" {
+		bad("data_dir is required")
+	}
+	if c.Workers < 1 || c.Workers > 64 {
+		bad("workers must be between 1 and 64, got %d", c.Workers)
+	}
+	if c.ShutdownGrace < 0 {
+		bad("shutdown_grace must not be negative")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format must be text or json, got %q", c.Log.Format)
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		bad("log.level: %v", err)
+	}
+	if c.Terraform.Binary == "" {
+		bad("terraform.binary must not be empty")
+	}
+	switch reconciler.RemediateMode(c.Drift.Remediate) {
+	case reconciler.RemediateAuto, reconciler.RemediateAlert, reconciler.RemediateOff:
+	default:
+		bad("drift.remediate must be auto, alert or off, got %q", c.Drift.Remediate)
+	}
+	if c.Drift.Interval < time.Second {
+		bad("drift.interval must be at least 1s, got %s", c.Drift.Interval)
+	}
+	if c.Drift.MaxChanges < 0 {
+		bad("drift.max_changes must be 0 (no limit) or more, got %d", c.Drift.MaxChanges)
+	}
+	return errors.Join(errs...)
+}
+
+// DriftPolicy is the drift section as the reconciler's policy.
+func (c Config) DriftPolicy() reconciler.DriftPolicy {
+	return reconciler.DriftPolicy{
+		Interval:     c.Drift.Interval,
+		Remediate:    reconciler.RemediateMode(c.Drift.Remediate),
+		AllowDestroy: c.Drift.AllowDestroy,
+		MaxChanges:   c.Drift.MaxChanges,
+	}
+}

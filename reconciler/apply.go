@@ -1,0 +1,238 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// reconcileMain observes one stack on main, decides, and acts.
+func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
+	r.mu.Lock()
+	head, layout := r.head, r.layout
+	driftDue := r.driftDue[k.Stack]
+	r.mu.Unlock()
+	if head == "" || layout == nil {
+		return
+	}
+	log := r.log.With("stack", k.Stack)
+
+	st, err := r.store.Stack(ctx, k.Stack)
+	known := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		log.Error("read stack state; retrying in 30s", "err", err)
+		r.queue.AddAfter(k, 30*time.Second)
+		return
+	}
+	stack, inLayout := layout.Stack(k.Stack)
+	if !known {
+		st = StackState{Name: stack.Name, Dir: stack.Dir, Workspace: stack.Workspace}
+	}
+	if inLayout {
+		st.Dir, st.Workspace, st.Removed = stack.Dir, stack.Workspace, false
+	}
+
+	affected := false
+	if inLayout && st.SyncedRev != "" && st.SyncedRev != head {
+		changed, err := r.changedPaths(ctx, st.SyncedRev, head)
+		if err != nil {
+			// Not knowing what changed must not skip a change: plan it.
+			log.Warn("cannot diff revisions; planning the stack to be safe", "from", st.SyncedRev.Short(), "to", head.Short(), "err", err)
+			affected = true
+		} else {
+			affected = layout.Affects(stack, changed)
+		}
+	}
+	policy := stack.Drift.Apply(r.opts.Drift)
+	d := Decide(Snapshot{
+		Now: r.opts.Now(), Head: head, InLayout: inLayout, Known: known, State: st,
+		Affected: affected, DriftDue: driftDue, Policy: policy,
+	})
+	log.Debug("decided", "step", d.Step.String(), "why", d.Why, "rev", head.Short())
+
+	switch d.Step {
+	case StepNone:
+		if driftDue && st.SyncedRev != head {
+			// The pending apply converges the stack; the drift check waits for the next interval.
+			r.clearDriftDue(k.Stack)
+		}
+	case StepRemove:
+		st.Removed = true
+		r.save(ctx, st, Event{
+			Kind: EventStackRemoved, Stack: st.Name, Revision: head, Time: r.opts.Now(),
+			Summary: st.Name + " is no longer in the repository; its resources were left as they are",
+			Action:  "nothing destroyed: remove the resources by hand or with terraform destroy if intended",
+		})
+	case StepMarkSynced:
+		st.SyncedRev = head
+		r.save(ctx, st)
+	case StepRetryLater:
+		r.queue.AddAfter(k, d.At.Sub(r.opts.Now()))
+	case StepApply:
+		r.clearDriftDue(k.Stack)
+		r.applyHead(ctx, stack, st, head)
+	case StepDriftCheck:
+		r.driftCheck(ctx, stack, st, head, policy)
+	}
+}
+
+// applyHead plans the stack at head and applies exactly that plan.
+func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, head Revision) {
+	spec := r.spec(stack, head, r.opts.Branch)
+	run := r.startRun(ctx, stack.Name, r.opts.Branch, RunApply, head)
+	log := r.log.With("stack", stack.Name, "rev", head.Short(), "run", run.ID)
+	log.Info("apply started")
+
+	plan, err := r.plan(ctx, spec)
+	if err == nil {
+		run.Changes = plan.Changes
+		if plan.HasChanges() {
+			_, err = r.runner.Apply(ctx, spec, plan)
+		}
+	}
+	prev := st.LastRun
+	now := r.opts.Now()
+	run.Finished = now
+	var events []Event
+	switch {
+	case err == nil:
+		run.Result = ResultSucceeded
+		if !plan.HasChanges() {
+			run.Result = ResultNoChanges
+		}
+		st.AppliedRev, st.SyncedRev = head, head
+		st.Failures, st.RetryAt, st.Held = 0, time.Time{}, nil
+		if prev != nil && prev.Kind == RunApply && prev.Result == ResultFailed {
+			events = append(events, Event{
+				Kind: EventApplyRecovered, Stack: stack.Name, Revision: head, Time: now,
+				Summary: stack.Name + " applied successfully again", Action: "applied " + plan.Summary(),
+				Changes: plan.Changes,
+			})
+		}
+		log.Info("apply finished", "result", run.Result, "changes", plan.Summary(), "duration", now.Sub(run.Started).Round(time.Millisecond))
+	case KindOf(err) == KindCanceled:
+		run.Result, run.Error = ResultInterrupted, err.Error()
+		log.Warn("apply interrupted by shutdown; it runs again at the next start", "err", err)
+		events = append(events, interruptedEvent(run, now))
+	default:
+		run.Result, run.Error = ResultFailed, err.Error()
+		kind := KindOf(err)
+		run.Transient = kind == KindTransient || kind == KindLocked
+		st.Failures++
+		if run.Transient {
+			delay := retryDelay(kind, st.Failures)
+			st.RetryAt = now.Add(delay)
+			r.queue.AddAfter(Key{Stack: stack.Name, Branch: r.opts.Branch}, delay)
+		}
+		firstAtRevision := prev == nil || prev.Result != ResultFailed || prev.Revision != head || prev.Kind != RunApply
+		if firstAtRevision {
+			events = append(events, Event{
+				Kind: EventApplyFailed, Stack: stack.Name, Revision: head, Time: now,
+				Summary: stack.Name + " failed to apply " + head.Short(),
+				Action:  failureAction(run.Transient), Error: run.Error, Changes: run.Changes,
+			})
+		}
+		log.Error("apply failed", "kind", kind.String(), "err", err, "retry_at", st.RetryAt)
+	}
+	st.LastRun = &run
+	r.finishRun(ctx, run)
+	r.save(ctx, st, events...)
+}
+
+func failureAction(transient bool) string {
+	if transient {
+		return "will retry with backoff"
+	}
+	return "will run again on the next commit"
+}
+
+func interruptedEvent(run RunRecord, now time.Time) Event {
+	return Event{
+		Kind: EventRunInterrupted, Stack: run.Stack, Revision: run.Revision, Time: now,
+		Summary: string(run.Kind) + " of " + run.Stack + " at " + run.Revision.Short() + " was interrupted",
+		Action:  "it runs again from a fresh plan", Error: run.Error,
+	}
+}
+
+// retryDelay is the wait before retrying a transient failure: short for a held lock, longer otherwise.
+func retryDelay(kind ErrorKind, failures int) time.Duration {
+	if kind == KindLocked {
+		return min(10*time.Second*time.Duration(failures), 2*time.Minute)
+	}
+	return Backoff(failures)
+}
+
+func (r *Reconciler) plan(ctx context.Context, spec RunSpec) (*Plan, error) {
+	if err := r.src.Checkout(ctx, spec.Revision, spec.Workdir); err != nil {
+		kind := KindFailed
+		if ctx.Err() != nil {
+			kind = KindCanceled
+		}
+		return nil, Errorf(kind, "checkout "+spec.Revision.Short(), err)
+	}
+	return r.runner.Plan(ctx, spec)
+}
+
+func (r *Reconciler) startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) RunRecord {
+	now := r.opts.Now()
+	run := RunRecord{ID: newRunID(now), Stack: stack, Branch: branch, Kind: kind, Revision: rev, Started: now, Result: ResultRunning}
+	if err := r.store.StartRun(ctx, run); err != nil {
+		r.log.Error("record run start", "stack", stack, "err", err)
+	}
+	return run
+}
+
+func (r *Reconciler) finishRun(ctx context.Context, run RunRecord) {
+	if err := r.store.FinishRun(context.WithoutCancel(ctx), run); err != nil {
+		r.log.Error("record run end", "stack", run.Stack, "err", err)
+	}
+}
+
+// save writes the stack's state and queues its events. Writes use a context that outlives shutdown,
+// so a run that finished is recorded even while trueup stops.
+func (r *Reconciler) save(ctx context.Context, st StackState, events ...Event) {
+	ctx = context.WithoutCancel(ctx)
+	if err := r.store.PutStack(ctx, st); err != nil {
+		r.log.Error("save stack state", "stack", st.Name, "err", err)
+	}
+	r.emit(ctx, events...)
+}
+
+func (r *Reconciler) clearDriftDue(stack string) {
+	r.mu.Lock()
+	delete(r.driftDue, stack)
+	r.mu.Unlock()
+}
+
+// recoverInterrupted reports runs that were in flight when trueup last stopped, and queues their stacks.
+func (r *Reconciler) recoverInterrupted(ctx context.Context) {
+	runs, err := r.store.InFlight(ctx)
+	if err != nil {
+		r.log.Error("read interrupted runs", "err", err)
+		return
+	}
+	for _, run := range runs {
+		now := r.opts.Now()
+		run.Result, run.Finished = ResultInterrupted, now
+		if run.Error == "" {
+			run.Error = "trueup stopped while this run was in progress"
+		}
+		r.log.Warn("run was interrupted when trueup last stopped", slog.String("stack", run.Stack),
+			slog.String("kind", string(run.Kind)), slog.String("rev", run.Revision.Short()), slog.Time("started", run.Started))
+		r.finishRun(ctx, run)
+		if run.Branch != r.opts.Branch {
+			continue
+		}
+		st, err := r.store.Stack(ctx, run.Stack)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			r.log.Error("read stack state", "stack", run.Stack, "err", err)
+			continue
+		}
+		if errors.Is(err, ErrNotFound) {
+			st = StackState{Name: run.Stack}
+		}
+		st.LastRun = &run
+		r.save(ctx, st, interruptedEvent(run, now))
+	}
+}

@@ -1,0 +1,203 @@
+package reconciler
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// driftLoop marks stacks due for a drift check, each on its own jittered schedule, and queues them.
+// A stack with a run in progress or queued is skipped: that run converges it anyway.
+func (r *Reconciler) driftLoop(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		r.scheduleDrift(ctx)
+	}
+}
+
+func (r *Reconciler) scheduleDrift(ctx context.Context) {
+	r.mu.Lock()
+	layout, head := r.layout, r.head
+	r.mu.Unlock()
+	if layout == nil {
+		return
+	}
+	now := r.opts.Now()
+	for _, s := range layout.Stacks {
+		p := s.Drift.Apply(r.opts.Drift)
+		if p.Remediate == RemediateOff {
+			continue
+		}
+		k := Key{Stack: s.Name, Branch: r.opts.Branch}
+		r.mu.Lock()
+		next, ok := r.driftNext[s.Name]
+		if !ok {
+			// Spread the first checks over one interval so stacks do not all run at once.
+			next = now.Add(time.Duration(rand.Int64N(int64(p.Interval))))
+			r.driftNext[s.Name] = next
+		}
+		due := !now.Before(next)
+		if due {
+			r.driftNext[s.Name] = now.Add(jitter(p.Interval))
+		}
+		r.mu.Unlock()
+		if !due || r.queue.Processing(k) || r.queue.Pending(k) {
+			continue
+		}
+		st, err := r.store.Stack(ctx, s.Name)
+		if err != nil || st.SyncedRev != head {
+			continue // not applied yet, or a newer revision is pending: the apply converges it
+		}
+		r.RequestDriftCheck(s.Name)
+	}
+}
+
+// RequestDriftCheck asks for a drift check of one stack on main as soon as a worker is free.
+func (r *Reconciler) RequestDriftCheck(stack string) {
+	r.mu.Lock()
+	r.driftDue[stack] = true
+	r.mu.Unlock()
+	r.queue.Add(Key{Stack: stack, Branch: r.opts.Branch})
+}
+
+// jitter returns d ± 10%.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	spread := int64(d) / 5
+	if spread == 0 {
+		return d
+	}
+	return d - time.Duration(spread/2) + time.Duration(rand.Int64N(spread))
+}
+
+// driftCheck plans the stack at its applied revision and, by policy, corrects, holds or alerts.
+func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState, head Revision, p DriftPolicy) {
+	spec := r.spec(stack, head, r.opts.Branch)
+	run := r.startRun(ctx, stack.Name, r.opts.Branch, RunDrift, head)
+	log := r.log.With("stack", stack.Name, "rev", head.Short(), "run", run.ID)
+
+	plan, err := r.plan(ctx, spec)
+	now := r.opts.Now()
+	if err != nil {
+		run.Finished, run.Error = now, err.Error()
+		run.Result = ResultFailed
+		run.Transient = true
+		if KindOf(err) == KindCanceled {
+			run.Result = ResultInterrupted
+		} else {
+			st.Failures++
+			st.RetryAt = now.Add(Backoff(st.Failures))
+			log.Error("drift check failed; retrying with backoff", "err", err, "retry_at", st.RetryAt)
+			r.retryDrift(stack.Name, st.RetryAt.Sub(now))
+		}
+		st.LastRun = &run
+		r.finishRun(ctx, run)
+		r.save(ctx, st)
+		return
+	}
+	r.clearDriftDue(stack.Name)
+	v := JudgeDrift(p, plan, st.Drift)
+	if v.Next.Drifted && v.Next.Since.IsZero() {
+		v.Next.Since = now
+	}
+	v.Next.LastChecked = now
+	run.Changes, run.Drift = plan.Changes, plan.Drift
+	var events []Event
+	if v.Event != "" {
+		events = append(events, Event{
+			Kind: v.Event, Stack: stack.Name, Revision: head, Time: now,
+			Summary: driftSummary(v.Event, stack.Name, len(plan.Changes)),
+			Action:  v.Action, Reason: v.Held, Drift: plan.Drift, Changes: plan.Changes,
+		})
+	}
+	if v.Event == EventDriftResolved {
+		events[0].Action = "none: the real world matches git again (changed outside trueup)"
+	}
+	st.Drift = v.Next
+	run.Result = ResultSucceeded
+	switch {
+	case v.Held != "":
+		run.Result = ResultHeld
+		log.Warn("drift correction held", "reason", v.Held, "changes", plan.Summary())
+	case v.Drifted && !v.Apply:
+		log.Warn("drift found; alert only", "changes", plan.Summary())
+	case v.Drifted:
+		log.Warn("drift found; correcting", "changes", plan.Summary())
+	default:
+		log.Debug("no drift")
+	}
+	if !v.Apply {
+		run.Finished = now
+		st.LastRun = &run
+		st.Failures, st.RetryAt = 0, time.Time{}
+		r.finishRun(ctx, run)
+		r.save(ctx, st, events...)
+		return
+	}
+	// Record the alert before correcting, so it goes out even if the correction takes long.
+	r.save(ctx, st, events...)
+	events = nil
+
+	_, err = r.runner.Apply(ctx, spec, plan)
+	now = r.opts.Now()
+	run.Finished = now
+	switch {
+	case err == nil:
+		st.Drift = DriftState{LastChecked: now}
+		st.Failures, st.RetryAt = 0, time.Time{}
+		events = append(events, Event{
+			Kind: EventDriftResolved, Stack: stack.Name, Revision: head, Time: now,
+			Summary: stack.Name + " is back in sync with git", Action: "corrected by trueup: applied " + plan.Summary(),
+			Changes: plan.Changes,
+		})
+		log.Info("drift corrected", "changes", plan.Summary())
+	case KindOf(err) == KindCanceled:
+		run.Result, run.Error = ResultInterrupted, err.Error()
+		events = append(events, interruptedEvent(run, now))
+	default:
+		run.Result, run.Error, run.Transient = ResultFailed, err.Error(), true
+		st.Failures++
+		st.Drift.CorrectionFailures++
+		st.RetryAt = now.Add(Backoff(st.Failures))
+		if st.Drift.CorrectionFailures == 1 {
+			events = append(events, Event{
+				Kind: EventCorrectionFailed, Stack: stack.Name, Revision: head, Time: now,
+				Summary: "correcting drift in " + stack.Name + " failed",
+				Action:  "retrying with backoff; this alert is sent once per episode", Error: run.Error, Changes: plan.Changes,
+			})
+		}
+		log.Error("drift correction failed; retrying with backoff", "err", err, "retry_at", st.RetryAt)
+		r.retryDrift(stack.Name, st.RetryAt.Sub(now))
+	}
+	st.LastRun = &run
+	r.finishRun(ctx, run)
+	r.save(ctx, st, events...)
+}
+
+func (r *Reconciler) retryDrift(stack string, after time.Duration) {
+	r.mu.Lock()
+	r.driftDue[stack] = true
+	r.mu.Unlock()
+	r.queue.AddAfter(Key{Stack: stack, Branch: r.opts.Branch}, after)
+}
+
+func driftSummary(kind EventKind, stack string, n int) string {
+	switch kind {
+	case EventDriftResolved:
+		return stack + " is back in sync with git"
+	case EventCorrectionHeld:
+		return stack + " has drifted and trueup held the correction"
+	case EventDriftChanged:
+		return stack + " drift changed"
+	default:
+		return stack + " has drifted from git"
+	}
+}

@@ -1,0 +1,342 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Layout is the set of stacks at one revision of the repository.
+type Layout struct {
+	Stacks []Stack
+	// Affects reports whether changes to the given repository paths affect stack s.
+	Affects func(s Stack, changed []string) bool
+	// Warnings are problems that did not stop the layout from loading (logged once per revision).
+	Warnings []string
+}
+
+// Stack returns the named stack.
+func (l *Layout) Stack(name string) (Stack, bool) {
+	if l == nil {
+		return Stack{}, false
+	}
+	for _, s := range l.Stacks {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Stack{}, false
+}
+
+// LayoutLoader reads the stacks of the repository at one revision.
+type LayoutLoader func(fsys fs.FS) (*Layout, error)
+
+// Options configure a Reconciler. Zero values get the documented defaults.
+type Options struct {
+	// Branch is the branch that is applied (default "main").
+	Branch string
+	// DataDir holds workdirs, Terraform data dirs and state for stacks without a backend.
+	DataDir string
+	// Workers bounds concurrent Terraform runs (default 2).
+	Workers int
+	// PollInterval is how often the remote is polled (default 30s).
+	PollInterval time.Duration
+	// ShutdownGrace is how long a running apply may go on after shutdown begins before Terraform is
+	// interrupted (default 4m).
+	ShutdownGrace time.Duration
+	// Drift is the default drift policy; stacks may override it.
+	Drift DriftPolicy
+	// LoadLayout reads a revision's stacks (required).
+	LoadLayout LayoutLoader
+	// Alerts delivers events durably: undelivered events wait in the store's outbox. May be nil.
+	Alerts Notifier
+	// Log receives every event at once, for the log. May be nil.
+	Log Notifier
+	// Logger is the daemon's logger.
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Key identifies one unit of work: a stack on a branch.
+type Key struct {
+	Stack  string
+	Branch string
+}
+
+// Reconciler follows the repository and keeps every stack's real world equal to main.
+type Reconciler struct {
+	opts   Options
+	src    Source
+	runner Runner
+	store  Store
+	log    *slog.Logger
+	queue  *Queue[Key]
+
+	mu         sync.Mutex
+	head       Revision // main head whose layout is loaded
+	seenHead   Revision // last main head observed (its layout may have failed to load)
+	layout     *Layout
+	layoutErr  error
+	lastPoll   time.Time
+	pollErr    error
+	driftDue   map[string]bool
+	driftNext  map[string]time.Time
+	changed    map[[2]Revision][]string
+	poke       chan struct{}
+	outboxWake chan struct{}
+}
+
+// New returns a Reconciler. It does nothing until Run.
+func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, error) {
+	if opts.LoadLayout == nil {
+		return nil, errors.New("reconciler: LoadLayout is required")
+	}
+	if opts.DataDir == "" {
+		return nil, errors.New("reconciler: DataDir is required")
+	}
+	if opts.Branch == "" {
+		opts.Branch = "main"
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 2
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 30 * time.Second
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 4 * time.Minute
+	}
+	if opts.Drift.Remediate == "" {
+		opts.Drift.Remediate = RemediateAuto
+	}
+	if opts.Drift.Interval <= 0 {
+		opts.Drift.Interval = 10 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Reconciler{
+		opts:       opts,
+		src:        src,
+		runner:     runner,
+		store:      store,
+		log:        opts.Logger,
+		queue:      NewQueue[Key](),
+		driftDue:   map[string]bool{},
+		driftNext:  map[string]time.Time{},
+		changed:    map[[2]Revision][]string{},
+		poke:       make(chan struct{}, 1),
+		outboxWake: make(chan struct{}, 1),
+	}, nil
+}
+
+// Run polls, plans and applies until ctx ends, then shuts down: it stops taking new work, lets running
+// Terraform calls finish within the shutdown grace period, interrupts them after it, and returns nil.
+func (r *Reconciler) Run(ctx context.Context) error {
+	// Work outlives ctx by the grace period: a half-finished apply is worse than a late exit.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+
+	r.recoverInterrupted(workCtx)
+
+	var workers sync.WaitGroup
+	for range r.opts.Workers {
+		workers.Go(func() { r.work(workCtx) })
+	}
+	var background sync.WaitGroup
+	background.Go(func() { r.deliverLoop(ctx) })
+	background.Go(func() { r.driftLoop(ctx) })
+
+	r.pollLoop(ctx)
+
+	r.log.Info("shutting down: no new runs; waiting for running ones", "grace", r.opts.ShutdownGrace)
+	r.queue.ShutDown()
+	done := make(chan struct{})
+	go func() { workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(r.opts.ShutdownGrace):
+		r.log.Warn("shutdown grace period over: interrupting Terraform", "grace", r.opts.ShutdownGrace)
+		cancelWork()
+		<-done
+	}
+	background.Wait()
+	r.log.Info("stopped")
+	return nil
+}
+
+// Poke asks for a poll now (a webhook arrived). It never blocks.
+func (r *Reconciler) Poke() {
+	select {
+	case r.poke <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Reconciler) pollLoop(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-r.poke:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+		r.pollOnce(ctx)
+		timer.Reset(r.opts.PollInterval)
+	}
+}
+
+func (r *Reconciler) pollOnce(ctx context.Context) {
+	heads, err := r.src.Poll(ctx)
+	r.mu.Lock()
+	prevErr := r.pollErr
+	r.pollErr = err
+	if err == nil {
+		r.lastPoll = r.opts.Now()
+	}
+	r.mu.Unlock()
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		if prevErr == nil || prevErr.Error() != err.Error() {
+			r.log.Error("poll failed; will keep trying", "err", err)
+		}
+		return
+	}
+	if prevErr != nil {
+		r.log.Info("poll recovered")
+	}
+	head, ok := heads.Branches[r.opts.Branch]
+	if !ok {
+		if prevErr == nil && r.seenHeadIs("") {
+			r.log.Warn("branch not found on the remote", "branch", r.opts.Branch)
+		}
+		return
+	}
+	r.observeHead(ctx, head)
+}
+
+func (r *Reconciler) seenHeadIs(rev Revision) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seenHead == rev
+}
+
+// observeHead loads the layout of a new main head and queues every stack, so each one decides for
+// itself whether it has work.
+func (r *Reconciler) observeHead(ctx context.Context, head Revision) {
+	if r.seenHeadIs(head) {
+		return
+	}
+	r.mu.Lock()
+	r.seenHead = head
+	r.mu.Unlock()
+
+	layout, err := r.loadLayout(ctx, head)
+	if err != nil {
+		r.mu.Lock()
+		r.layoutErr = err
+		r.mu.Unlock()
+		r.log.Error("cannot read the repository's stacks at this revision; stacks keep their last applied state until a fixing commit",
+			"rev", head.Short(), "err", err)
+		return
+	}
+	for _, w := range layout.Warnings {
+		r.log.Warn("layout", "rev", head.Short(), "warning", w)
+	}
+	r.mu.Lock()
+	r.head, r.layout, r.layoutErr = head, layout, nil
+	clear(r.changed)
+	r.mu.Unlock()
+	r.log.Info("main moved", "rev", head.Short(), "stacks", len(layout.Stacks))
+
+	names := map[string]bool{}
+	for _, s := range layout.Stacks {
+		names[s.Name] = true
+		r.queue.Add(Key{Stack: s.Name, Branch: r.opts.Branch})
+	}
+	known, err := r.store.Stacks(ctx)
+	if err != nil {
+		r.log.Error("read stacks from the store", "err", err)
+		return
+	}
+	for _, st := range known {
+		if !names[st.Name] && !st.Removed {
+			r.queue.Add(Key{Stack: st.Name, Branch: r.opts.Branch})
+		}
+	}
+}
+
+func (r *Reconciler) loadLayout(ctx context.Context, rev Revision) (*Layout, error) {
+	fsys, err := r.src.Tree(ctx, rev)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", rev.Short(), err)
+	}
+	return r.opts.LoadLayout(fsys)
+}
+
+// changedPaths returns the paths changed between two revisions, cached per head.
+func (r *Reconciler) changedPaths(ctx context.Context, from, to Revision) ([]string, error) {
+	key := [2]Revision{from, to}
+	r.mu.Lock()
+	paths, ok := r.changed[key]
+	r.mu.Unlock()
+	if ok {
+		return paths, nil
+	}
+	paths, err := r.src.Changed(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.changed[key] = paths
+	r.mu.Unlock()
+	return paths, nil
+}
+
+func (r *Reconciler) work(ctx context.Context) {
+	for {
+		k, ok := r.queue.Get(ctx)
+		if !ok {
+			return
+		}
+		if k.Branch == r.opts.Branch {
+			r.reconcileMain(ctx, k)
+		}
+		r.queue.Done(k)
+	}
+}
+
+// paths of one stack on one branch.
+func (r *Reconciler) spec(s Stack, rev Revision, branch string) RunSpec {
+	return RunSpec{
+		Stack:     s,
+		Revision:  rev,
+		Workdir:   filepath.Join(r.opts.DataDir, "work", Slug(branch), s.Slug()),
+		DataDir:   filepath.Join(r.opts.DataDir, "tfdata", Slug(branch), s.Slug()),
+		StatePath: filepath.Join(r.opts.DataDir, "state", s.Slug(), "terraform.tfstate"),
+	}
+}
+
+func newRunID(now time.Time) string {
+	return fmt.Sprintf("%s-%06x", now.UTC().Format("20060102T150405.000"), rand.IntN(1<<24))
+}
