@@ -1,0 +1,168 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/trueup/trueup/reconciler"
+)
+
+// CommentLimit is the size Split cuts plan comments to: GitHub's 65,536 characters minus room for the
+// marker line.
+const CommentLimit = 65000
+
+// markerRE matches the hidden marker that starts each part of a plan comment.
+var markerRE = regexp.MustCompile(`^<!-- trueup:plan pr=(\d+) part=(\d+) -->`)
+
+// Marker is the hidden first line of part (from 1) of pull request pr's plan comment.
+func Marker(pr, part int) string { return fmt.Sprintf("<!-- trueup:plan pr=%d part=%d -->", pr, part) }
+
+// prComments are trueup's comments on one pull request: part number → comment.
+type prComments struct {
+	parts map[int]postedComment
+}
+
+type postedComment struct {
+	id   int64
+	body string
+}
+
+// Comment renders the report, splits it into parts, and makes the pull request's plan comments match:
+// existing parts (found by their marker, so across restarts) are edited in place when their text
+// changed, missing parts are created, and parts no longer needed are deleted. Comments for one pull
+// request are updated one call at a time; the comment ids are remembered after the first lookup.
+func (f *Forge) Comment(ctx context.Context, report reconciler.PullReport) error {
+	n := report.Number
+	lock := f.prLock(n)
+	lock.Lock()
+	defer lock.Unlock()
+
+	err := f.syncComments(ctx, n, Split(Render(report), CommentLimit))
+	if err != nil {
+		// Forget what we knew: the next call looks the comments up again.
+		f.mu.Lock()
+		delete(f.comments, n)
+		f.mu.Unlock()
+	}
+	return err
+}
+
+func (f *Forge) syncComments(ctx context.Context, n int, parts []string) error {
+	posted, err := f.postedComments(ctx, n)
+	if err != nil {
+		return err
+	}
+	for i, part := range parts {
+		k := i + 1
+		body := Marker(n, k) + "\n" + part
+		old, ok := posted.parts[k]
+		if ok && old.body == body {
+			continue
+		}
+		if ok {
+			_, _, err := f.client.Issues.EditComment(ctx, f.owner, f.repo, old.id, &gh.IssueComment{Body: gh.String(body)})
+			if err == nil {
+				posted.parts[k] = postedComment{id: old.id, body: body}
+				f.log.DebugContext(ctx, "edited plan comment", "pr", n, "part", k, "comment", old.id)
+				continue
+			}
+			if !isNotFound(err) {
+				return classify(fmt.Sprintf("edit plan comment %d part %d", n, k), err)
+			}
+			// Someone deleted it: post it again.
+		}
+		c, _, err := f.client.Issues.CreateComment(ctx, f.owner, f.repo, n, &gh.IssueComment{Body: gh.String(body)})
+		if err != nil {
+			return classify(fmt.Sprintf("create plan comment %d part %d", n, k), err)
+		}
+		posted.parts[k] = postedComment{id: c.GetID(), body: body}
+		f.log.DebugContext(ctx, "created plan comment", "pr", n, "part", k, "comment", c.GetID())
+	}
+	var extra []int
+	for k := range posted.parts {
+		if k > len(parts) {
+			extra = append(extra, k)
+		}
+	}
+	sort.Ints(extra)
+	for _, k := range extra {
+		id := posted.parts[k].id
+		if _, err := f.client.Issues.DeleteComment(ctx, f.owner, f.repo, id); err != nil && !isNotFound(err) {
+			return classify(fmt.Sprintf("delete plan comment %d part %d", n, k), err)
+		}
+		delete(posted.parts, k)
+		f.log.DebugContext(ctx, "deleted plan comment", "pr", n, "part", k, "comment", id)
+	}
+	return nil
+}
+
+// postedComments returns trueup's comments on pull request n, listing them on first use. When two
+// comments carry the same part's marker (two trueups raced), the oldest is kept and the others deleted.
+func (f *Forge) postedComments(ctx context.Context, n int) (*prComments, error) {
+	f.mu.Lock()
+	posted := f.comments[n]
+	f.mu.Unlock()
+	if posted != nil {
+		return posted, nil
+	}
+	posted = &prComments{parts: map[int]postedComment{}}
+	var duplicates []int64
+	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		cs, resp, err := f.client.Issues.ListComments(ctx, f.owner, f.repo, n, opts)
+		if err != nil {
+			return nil, classify(fmt.Sprintf("list comments of %d", n), err)
+		}
+		for _, c := range cs {
+			m := markerRE.FindStringSubmatch(c.GetBody())
+			if m == nil || m[1] != strconv.Itoa(n) {
+				continue
+			}
+			k, _ := strconv.Atoi(m[2])
+			if old, ok := posted.parts[k]; ok {
+				if old.id < c.GetID() {
+					duplicates = append(duplicates, c.GetID())
+					continue
+				}
+				duplicates = append(duplicates, old.id)
+			}
+			posted.parts[k] = postedComment{id: c.GetID(), body: c.GetBody()}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	for _, id := range duplicates {
+		if _, err := f.client.Issues.DeleteComment(ctx, f.owner, f.repo, id); err != nil && !isNotFound(err) {
+			return nil, classify(fmt.Sprintf("delete duplicate plan comment on %d", n), err)
+		}
+	}
+	f.mu.Lock()
+	f.comments[n] = posted
+	f.mu.Unlock()
+	return posted, nil
+}
+
+func (f *Forge) prLock(n int) *sync.Mutex {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l := f.prLocks[n]
+	if l == nil {
+		l = &sync.Mutex{}
+		f.prLocks[n] = l
+	}
+	return l
+}
+
+func isNotFound(err error) bool {
+	var e *gh.ErrorResponse
+	return errors.As(err, &e) && e.Response != nil && e.Response.StatusCode == 404
+}

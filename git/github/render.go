@@ -1,0 +1,173 @@
+package github
+
+import (
+	"fmt"
+	"html"
+	"strings"
+
+	"github.com/trueup/trueup/reconciler"
+)
+
+// Render turns a pull request report into the markdown of trueup's plan comment: a heading, the optional
+// note, a summary table with one row per stack (in the report's order), one collapsible section per stack
+// that has something to show (a plan with changes, an error, a hold, a failed apply), and one line
+// naming every stack without changes. Terraform's own text is always inside a code fence long enough
+// that nothing in the text can close it. Render is pure; Split cuts its output to fit GitHub's limit.
+func Render(report reconciler.PullReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### trueup plan for `%s`\n", report.Head.Short())
+	if note := strings.TrimSpace(report.Note); note != "" {
+		b.WriteString("\n")
+		for _, line := range strings.Split(note, "\n") {
+			b.WriteString(strings.TrimRight("> "+line, " ") + "\n")
+		}
+	}
+	if len(report.Stacks) == 0 {
+		if report.Note == "" {
+			b.WriteString("\nNo stacks are affected by this pull request.\n")
+		}
+		return b.String()
+	}
+
+	b.WriteString("\n| Stack | Result | Add | Change | Destroy | Revision |\n")
+	b.WriteString("|---|---|--:|--:|--:|---|\n")
+	for _, s := range report.Stacks {
+		fmt.Fprintf(&b, "| `%s` | %s | %d | %d | %d | `%s` |\n",
+			tableCell(s.Stack), resultLabel(s), s.Add, s.Change, s.Delete, s.Revision.Short())
+	}
+
+	var unchanged []string
+	for _, s := range report.Stacks {
+		if !hasSection(s) {
+			if s.Result == reconciler.ResultNoChanges {
+				unchanged = append(unchanged, "`"+s.Stack+"`")
+			}
+			continue
+		}
+		b.WriteString("\n")
+		renderSection(&b, s)
+	}
+	if len(unchanged) > 0 {
+		fmt.Fprintf(&b, "\nNo changes: %s.\n", strings.Join(unchanged, ", "))
+	}
+	return b.String()
+}
+
+// resultLabel is the Result column of a stack's row.
+func resultLabel(s reconciler.StackReport) string {
+	if s.Applied != nil {
+		switch s.Applied.Result {
+		case reconciler.ResultSucceeded, reconciler.ResultNoChanges:
+			return "✅ applied"
+		case reconciler.ResultRunning:
+			return "⏳ applying"
+		default:
+			return "❌ apply failed"
+		}
+	}
+	switch s.Result {
+	case reconciler.ResultSucceeded:
+		return "✅ planned"
+	case reconciler.ResultNoChanges:
+		return "no changes"
+	case reconciler.ResultFailed:
+		return "❌ failed"
+	case reconciler.ResultHeld:
+		return "⏸ held"
+	case reconciler.ResultRunning:
+		return "⏳ running"
+	case reconciler.ResultInterrupted:
+		return "⚠️ interrupted"
+	default:
+		return string(s.Result)
+	}
+}
+
+// hasSection reports whether a stack gets its own collapsible section below the table.
+func hasSection(s reconciler.StackReport) bool {
+	if s.Applied != nil && s.Applied.Result == reconciler.ResultFailed {
+		return true
+	}
+	switch s.Result {
+	case reconciler.ResultFailed, reconciler.ResultHeld:
+		return true
+	case reconciler.ResultSucceeded:
+		return s.Rendered != "" || s.Add+s.Change+s.Delete > 0
+	}
+	return false
+}
+
+func renderSection(b *strings.Builder, s reconciler.StackReport) {
+	counts := fmt.Sprintf("+%d ~%d -%d", s.Add, s.Change, s.Delete)
+	var summary string
+	open := true
+	switch {
+	case s.Applied != nil && s.Applied.Result == reconciler.ResultFailed:
+		summary = counts + " — ❌ apply failed"
+	case s.Result == reconciler.ResultFailed:
+		summary = "❌ plan failed"
+	case s.Result == reconciler.ResultHeld:
+		summary = counts + " — ⏸ held"
+	default:
+		summary, open = counts, false
+		if s.Applied != nil {
+			summary += " — ✅ applied"
+		}
+	}
+	tag := "<details>"
+	if open {
+		tag = "<details open>"
+	}
+	fmt.Fprintf(b, "%s<summary>%s — %s</summary>\n\n", tag, html.EscapeString(s.Stack), summary)
+
+	if s.Result == reconciler.ResultHeld && s.HeldReason != "" {
+		b.WriteString("**Held:**\n")
+		for _, line := range strings.Split(strings.TrimRight(s.HeldReason, "\n"), "\n") {
+			b.WriteString(strings.TrimRight("> "+line, " ") + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if s.Result == reconciler.ResultFailed {
+		writeFence(b, s.Error)
+	} else if s.Rendered != "" {
+		writeFence(b, s.Rendered)
+	}
+	if a := s.Applied; a != nil {
+		switch a.Result {
+		case reconciler.ResultSucceeded, reconciler.ResultNoChanges:
+			fmt.Fprintf(b, "Applied `%s` on `%s`.\n\n", a.Revision.Short(), a.Branch)
+		case reconciler.ResultFailed:
+			fmt.Fprintf(b, "Applying `%s` on `%s` failed:\n\n", a.Revision.Short(), a.Branch)
+			writeFence(b, a.Error)
+		}
+	}
+	b.WriteString("</details>\n")
+}
+
+// writeFence writes text in a plain code fence followed by a blank line. The fence is one backtick
+// longer than the longest backtick run that starts a line of text, so the text cannot close it.
+func writeFence(b *strings.Builder, text string) {
+	text = strings.TrimRight(text, "\n")
+	fence := fenceFor(text)
+	b.WriteString(fence + "\n")
+	if text != "" {
+		b.WriteString(text + "\n")
+	}
+	b.WriteString(fence + "\n\n")
+}
+
+func fenceFor(text string) string {
+	longest := 2
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimLeft(line, " \t")
+		n := len(line) - len(strings.TrimLeft(line, "`"))
+		longest = max(longest, n)
+	}
+	return strings.Repeat("`", longest+1)
+}
+
+// tableCell keeps a value from breaking out of its table cell.
+func tableCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
