@@ -75,7 +75,9 @@ func TestQueueNeverTwoWorkersOnOneKey(t *testing.T) {
 	for i := range 400 {
 		q.Add(i % 4)
 	}
-	require.Eventually(t, func() bool { return q.Len() == 0 && !q.Processing(0) && !q.Processing(1) && !q.Processing(2) && !q.Processing(3) }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool {
+		return q.Len() == 0 && !q.Processing(0) && !q.Processing(1) && !q.Processing(2) && !q.Processing(3)
+	}, 10*time.Second, time.Millisecond)
 	q.ShutDown()
 	wg.Wait()
 	assert.False(t, overlap.Load(), "two workers held one key")
