@@ -193,10 +193,15 @@ func (r *Reconciler) finishRun(ctx context.Context, run RunRecord) {
 // so a run that finished is recorded even while trueup stops.
 func (r *Reconciler) save(ctx context.Context, st StackState, events ...Event) {
 	ctx = context.WithoutCancel(ctx)
-	if err := r.store.PutStack(ctx, st); err != nil {
-		r.log.Error("save stack state", "stack", st.Name, "err", err)
+	durable := events
+	if r.opts.Alerts == nil {
+		durable = nil
 	}
-	r.emit(ctx, events...)
+	if err := r.store.PutStack(ctx, st, durable...); err != nil {
+		r.log.Error("save stack state", "stack", st.Name, "err", err)
+		return
+	}
+	r.announce(ctx, events, len(durable) > 0)
 }
 
 func (r *Reconciler) clearDriftDue(stack string) {

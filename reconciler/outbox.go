@@ -10,19 +10,14 @@ import (
 // it is dropped from the outbox instead of retried. Notifiers wrap it.
 var ErrPermanent = errors.New("permanent delivery failure")
 
-// emit logs events at once and queues them for durable delivery.
-func (r *Reconciler) emit(ctx context.Context, events ...Event) {
+// announce logs events that were just saved and wakes the delivery of those queued in the outbox.
+func (r *Reconciler) announce(ctx context.Context, events []Event, queued bool) {
 	for _, e := range events {
 		if r.opts.Log != nil {
 			_ = r.opts.Log.Notify(ctx, e)
 		}
-		if r.opts.Alerts == nil {
-			continue
-		}
-		if _, err := r.store.Enqueue(ctx, e); err != nil {
-			r.log.Error("queue notification", "stack", e.Stack, "kind", string(e.Kind), "err", err)
-			continue
-		}
+	}
+	if queued {
 		select {
 		case r.outboxWake <- struct{}{}:
 		default:

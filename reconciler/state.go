@@ -102,8 +102,9 @@ type Store interface {
 	Stack(ctx context.Context, name string) (StackState, error)
 	// Stacks returns every stack's state, sorted by name.
 	Stacks(ctx context.Context) ([]StackState, error)
-	// PutStack writes a stack's state.
-	PutStack(ctx context.Context, s StackState) error
+	// PutStack writes a stack's state and appends events to the outbox, atomically: after a crash
+	// either both are there or neither, so an alert is never lost nor sent twice for one transition.
+	PutStack(ctx context.Context, s StackState, events ...Event) error
 
 	// StartRun records r as in flight.
 	StartRun(ctx context.Context, r RunRecord) error
@@ -116,9 +117,10 @@ type Store interface {
 
 	// Enqueue appends e to the outbox of undelivered notifications and returns its sequence number.
 	Enqueue(ctx context.Context, e Event) (uint64, error)
-	// Outbox returns undelivered notifications in the order they were enqueued, at most limit.
+	// Outbox returns undelivered notifications in the order they were enqueued, at most limit (all when
+	// limit <= 0). Sequence numbers are never reused.
 	Outbox(ctx context.Context, limit int) ([]Event, error)
-	// Ack removes a delivered notification from the outbox.
+	// Ack removes a delivered notification from the outbox; acking a missing one is not an error.
 	Ack(ctx context.Context, seq uint64) error
 
 	// Get reads a small named value (cursors, pull request records), or ErrNotFound.
@@ -127,7 +129,7 @@ type Store interface {
 	Put(ctx context.Context, bucket, key string, value []byte) error
 	// Delete removes a named value; deleting a missing one is not an error.
 	Delete(ctx context.Context, bucket, key string) error
-	// List returns the keys and values of a bucket, sorted by key.
+	// List returns the keys and values of a bucket.
 	List(ctx context.Context, bucket string) (map[string][]byte, error)
 
 	// Close releases the store.

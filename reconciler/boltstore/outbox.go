@@ -15,22 +15,28 @@ import (
 func (s *Store) Enqueue(ctx context.Context, e reconciler.Event) (uint64, error) {
 	var seq uint64
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		out := tx.Bucket(bucketOutbox)
 		var err error
-		if seq, err = out.NextSequence(); err != nil {
-			return err
-		}
-		e.Seq = seq
-		raw, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		return out.Put(seqKey(seq), raw)
+		seq, err = enqueue(tx, e)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s event for %s: %w", e.Kind, e.Stack, err)
 	}
 	return seq, nil
+}
+
+func enqueue(tx *bolt.Tx, e reconciler.Event) (uint64, error) {
+	out := tx.Bucket(bucketOutbox)
+	seq, err := out.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	e.Seq = seq
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return 0, err
+	}
+	return seq, out.Put(seqKey(seq), raw)
 }
 
 // Outbox returns undelivered events in the order they were enqueued, with Seq set, at most limit

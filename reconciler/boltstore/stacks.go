@@ -46,8 +46,9 @@ func (s *Store) Stacks(ctx context.Context) ([]reconciler.StackState, error) {
 	return out, nil
 }
 
-// PutStack writes a stack's state under st.Name, which must not be empty.
-func (s *Store) PutStack(ctx context.Context, st reconciler.StackState) error {
+// PutStack writes a stack's state under st.Name, which must not be empty, and appends events to the
+// outbox, in one transaction.
+func (s *Store) PutStack(ctx context.Context, st reconciler.StackState, events ...reconciler.Event) error {
 	if st.Name == "" {
 		return errors.New("put stack: empty name")
 	}
@@ -56,6 +57,11 @@ func (s *Store) PutStack(ctx context.Context, st reconciler.StackState) error {
 		return fmt.Errorf("put stack %s: %w", st.Name, err)
 	}
 	err = s.update(ctx, func(tx *bolt.Tx) error {
+		for _, e := range events {
+			if _, err := enqueue(tx, e); err != nil {
+				return err
+			}
+		}
 		return tx.Bucket(bucketStacks).Put([]byte(st.Name), raw)
 	})
 	if err != nil {

@@ -57,4 +57,29 @@ func testStacks(t *testing.T, open Opener) {
 		assert.Equal(t, []string{"app", "app@prod", "db", "net", "web"}, names)
 		assert.Equal(t, fullStack("db"), got[2], "listed states keep every field")
 	})
+
+	t.Run("put with events writes both", func(t *testing.T) {
+		s := newSession(t, open).store
+		st := fullStack("net")
+		events := []reconciler.Event{{Kind: reconciler.EventDriftDetected, Stack: "net"}, {Kind: reconciler.EventDriftResolved, Stack: "net"}}
+		require.NoError(t, s.PutStack(t.Context(), st, events...))
+		got, err := s.Stack(t.Context(), "net")
+		require.NoError(t, err)
+		assert.Equal(t, st, got)
+		out, err := s.Outbox(t.Context(), 0)
+		require.NoError(t, err)
+		require.Len(t, out, 2)
+		assert.Equal(t, reconciler.EventDriftDetected, out[0].Kind)
+		assert.Equal(t, reconciler.EventDriftResolved, out[1].Kind)
+		assert.Less(t, out[0].Seq, out[1].Seq)
+	})
+
+	t.Run("a failed put queues no events", func(t *testing.T) {
+		s := newSession(t, open).store
+		err := s.PutStack(t.Context(), reconciler.StackState{}, reconciler.Event{Kind: reconciler.EventDriftDetected})
+		require.Error(t, err, "a stack without a name is refused")
+		out, err := s.Outbox(t.Context(), 0)
+		require.NoError(t, err)
+		assert.Empty(t, out, "the events went nowhere with the refused state")
+	})
 }
