@@ -432,3 +432,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func writeError(w http.ResponseWriter, code int, message string) {
 	writeJSON(w, code, map[string]string{"message": message, "documentation_url": "https://docs.github.com/rest"})
 }
+
+// DeleteComment removes a comment as a person would; it reports whether the comment existed.
+func (s *Server) DeleteComment(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, c := range s.comments {
+		if c.ID == id {
+			s.comments = append(s.comments[:i], s.comments[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
