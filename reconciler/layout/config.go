@@ -92,7 +92,7 @@ func parseConfig(data []byte) (*parsedConfig, error) {
 var (
 	lineMsg      = regexp.MustCompile(`^line (\d+): (.*)$`)
 	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	cannotDecode = regexp.MustCompile("^cannot unmarshal (\\S+) `(.*)` into (\\S+)$")
+	cannotDecode = regexp.MustCompile("^cannot unmarshal (\\S+)(?: `(.*)`)? into (\\S+)$")
 )
 
 // typeError rewrites one of yaml's "line N: ..." messages to name the key by its path.
@@ -103,14 +103,23 @@ func (p *parsedConfig) typeError(msg string) error {
 	}
 	line, _ := strconv.Atoi(m[1])
 	text := m[2]
-	key := ""
+	key, collection := "", false
 	if u := unknownField.FindStringSubmatch(text); u != nil {
 		key = u[1]
 		text = "unknown key"
 	} else if c := cannotDecode.FindStringSubmatch(text); c != nil {
-		text = fmt.Sprintf("cannot use %s %q here: want %s", strings.TrimPrefix(c[1], "!!"), c[2], goTypeWord(c[3]))
+		switch c[1] {
+		case "!!seq":
+			collection = true
+			text = "cannot use a list here: want " + goTypeWord(c[3])
+		case "!!map":
+			collection = true
+			text = "cannot use a mapping here: want " + goTypeWord(c[3])
+		default:
+			text = fmt.Sprintf("cannot use %q here: want %s", c[2], goTypeWord(c[3]))
+		}
 	}
-	if where := findPath(p.root, "", line, key); where != "" {
+	if where := findPath(p.root, "", line, key, collection); where != "" {
 		return fmt.Errorf("%s:%d: %s: %s", ConfigFile, line, where, text)
 	}
 	return fmt.Errorf("%s:%d: %s", ConfigFile, line, text)
@@ -134,8 +143,9 @@ func goTypeWord(t string) string {
 }
 
 // findPath returns the dotted path ("stacks[2].drift.remediate") of the mapping key on line
-// (named key, when key is set) or of the value or list item on that line. "" if none is found.
-func findPath(n *yaml.Node, prefix string, line int, key string) string {
+// (named key, when key is set) or of the value or list item on that line: a collection when
+// collection is set, else a scalar. "" if none is found.
+func findPath(n *yaml.Node, prefix string, line int, key string, collection bool) string {
 	if n == nil {
 		return ""
 	}
@@ -148,25 +158,25 @@ func findPath(n *yaml.Node, prefix string, line int, key string) string {
 				p = prefix + "." + k.Value
 			}
 			if k.Line == line && (key == "" || k.Value == key) {
-				if key == "" && v.Kind != yaml.ScalarNode {
-					// A mistyped value that starts on the key's line is a block or flow collection.
-					if inner := findPath(v, p, line, key); inner != "" {
+				if key == "" && !collection && v.Kind != yaml.ScalarNode {
+					// The mistyped scalar is inside a flow collection on the key's line.
+					if inner := findPath(v, p, line, key, collection); inner != "" {
 						return inner
 					}
 				}
 				return p
 			}
-			if inner := findPath(v, p, line, key); inner != "" {
+			if inner := findPath(v, p, line, key, collection); inner != "" {
 				return inner
 			}
 		}
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
 			p := fmt.Sprintf("%s[%d]", prefix, i)
-			if inner := findPath(item, p, line, key); inner != "" {
+			if inner := findPath(item, p, line, key, collection); inner != "" {
 				return inner
 			}
-			if key == "" && item.Line == line && item.Kind == yaml.ScalarNode {
+			if key == "" && item.Line == line && (item.Kind == yaml.ScalarNode) != collection {
 				return p
 			}
 		}
