@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -12,6 +13,8 @@ func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 	r.mu.Lock()
 	head, layout := r.head, r.layout
 	driftDue := r.driftDue[k.Stack]
+	forced := r.forced[k.Stack]
+	delete(r.forced, k.Stack)
 	r.mu.Unlock()
 	if head == "" || layout == nil {
 		return
@@ -47,7 +50,7 @@ func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 	policy := stack.Drift.Apply(r.opts.Drift)
 	d := Decide(Snapshot{
 		Now: r.opts.Now(), Head: head, InLayout: inLayout, Known: known, State: st,
-		Affected: affected, DriftDue: driftDue, Policy: policy,
+		Affected: affected, DriftDue: driftDue, Forced: forced, Policy: policy,
 	})
 	log.Debug("decided", "step", d.Step.String(), "why", d.Why, "rev", head.Short())
 
@@ -85,8 +88,15 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 	log.Info("apply started")
 
 	plan, err := r.plan(ctx, spec)
+	pr, merged := r.reviewedPull(ctx, head)
 	if err == nil {
 		run.Changes = plan.Changes
+		if merged && st.ApprovedRev != head {
+			if why := r.checkReviewed(ctx, pr, stack.Name, plan); why != "" {
+				r.holdApply(ctx, st, run, plan, pr, why)
+				return
+			}
+		}
 		if plan.HasChanges() {
 			_, err = r.runner.Apply(ctx, spec, plan)
 		}
@@ -138,6 +148,25 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 	st.LastRun = &run
 	r.finishRun(ctx, run)
 	r.save(ctx, st, events...)
+	if merged {
+		r.recordMergeResult(ctx, pr, stack.Name, run, "")
+	}
+}
+
+// holdApply records that a merged plan differs from the reviewed one and tells the pull request and Slack.
+func (r *Reconciler) holdApply(ctx context.Context, st StackState, run RunRecord, plan *Plan, pr int, why string) {
+	now := r.opts.Now()
+	run.Finished, run.Result, run.Error = now, ResultHeld, why
+	st.Held = &Hold{Revision: run.Revision, Reason: why, Changes: plan.Changes, Since: now}
+	st.LastRun = &run
+	r.log.Warn("apply held: the merged plan differs from the reviewed one", "stack", st.Name, "rev", run.Revision.Short(), "pr", pr, "reason", why)
+	r.finishRun(ctx, run)
+	r.save(ctx, st, Event{
+		Kind: EventApplyHeld, Stack: st.Name, Revision: run.Revision, Time: now, PullRequest: pr,
+		Summary: fmt.Sprintf("%s: the merge of #%d was not applied", st.Name, pr),
+		Action:  "held until approved for this revision, or a new commit", Reason: why, Changes: plan.Changes,
+	})
+	r.recordMergeResult(ctx, pr, st.Name, run, why)
 }
 
 func failureAction(transient bool) string {

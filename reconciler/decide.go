@@ -35,7 +35,9 @@ type Snapshot struct {
 	Affected bool
 	// DriftDue is true when the drift timer (or a person) asked for a check.
 	DriftDue bool
-	Policy   DriftPolicy
+	// Forced is true when a person asked to reconcile the stack: a failure at Head is retried.
+	Forced bool
+	Policy DriftPolicy
 }
 
 // Decision is Decide's answer.
@@ -65,10 +67,10 @@ func Decide(s Snapshot) Decision {
 			return Decision{Step: StepNone, Why: "apply held: " + h.Reason}
 		}
 		if last := st.LastRun; last != nil && last.Kind == RunApply && last.Revision == s.Head && last.Result == ResultFailed {
-			if !last.Transient {
+			if !last.Transient && !s.Forced {
 				return Decision{Step: StepNone, Why: "failed at this revision; waiting for a new commit"}
 			}
-			if s.Now.Before(st.RetryAt) {
+			if last.Transient && !s.Forced && s.Now.Before(st.RetryAt) {
 				return Decision{Step: StepRetryLater, At: st.RetryAt, Why: "transient failure; backing off"}
 			}
 		}

@@ -58,6 +58,11 @@ type Options struct {
 	Alerts Notifier
 	// Log receives every event at once, for the log. May be nil.
 	Log Notifier
+	// Forge is the code host for pull requests, statuses and comments. May be nil: branches are then
+	// still planned, and main is applied as pushed.
+	Forge Forge
+	// AllowForks plans pull requests from forks (they run the fork's code).
+	AllowForks bool
 	// Logger is the daemon's logger.
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -79,18 +84,22 @@ type Reconciler struct {
 	log    *slog.Logger
 	queue  *Queue[Key]
 
-	mu         sync.Mutex
-	head       Revision // main head whose layout is loaded
-	seenHead   Revision // last main head observed (its layout may have failed to load)
-	layout     *Layout
-	layoutErr  error
-	lastPoll   time.Time
-	pollErr    error
-	driftDue   map[string]bool
-	driftNext  map[string]time.Time
-	changed    map[[2]Revision][]string
-	poke       chan struct{}
-	outboxWake chan struct{}
+	mu            sync.Mutex
+	head          Revision // main head whose layout is loaded
+	seenHead      Revision // last main head observed (its layout may have failed to load)
+	layout        *Layout
+	layoutErr     error
+	lastPoll      time.Time
+	pollErr       error
+	driftDue      map[string]bool
+	forced        map[string]bool // a person asked to retry, even a failure at this revision
+	driftNext     map[string]time.Time
+	changed       map[[2]Revision][]string
+	targets       map[string]*target
+	targetLayouts map[string]*Layout
+	publishLocks  map[string]*sync.Mutex
+	poke          chan struct{}
+	outboxWake    chan struct{}
 }
 
 // New returns a Reconciler. It does nothing until Run.
@@ -126,17 +135,21 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 		opts.Now = time.Now
 	}
 	return &Reconciler{
-		opts:       opts,
-		src:        src,
-		runner:     runner,
-		store:      store,
-		log:        opts.Logger,
-		queue:      NewQueue[Key](),
-		driftDue:   map[string]bool{},
-		driftNext:  map[string]time.Time{},
-		changed:    map[[2]Revision][]string{},
-		poke:       make(chan struct{}, 1),
-		outboxWake: make(chan struct{}, 1),
+		opts:          opts,
+		src:           src,
+		runner:        runner,
+		store:         store,
+		log:           opts.Logger,
+		queue:         NewQueue[Key](),
+		driftDue:      map[string]bool{},
+		forced:        map[string]bool{},
+		driftNext:     map[string]time.Time{},
+		changed:       map[[2]Revision][]string{},
+		targets:       map[string]*target{},
+		targetLayouts: map[string]*Layout{},
+		publishLocks:  map[string]*sync.Mutex{},
+		poke:          make(chan struct{}, 1),
+		outboxWake:    make(chan struct{}, 1),
 	}, nil
 }
 
@@ -225,6 +238,10 @@ func (r *Reconciler) pollOnce(ctx context.Context) {
 	if prevErr != nil {
 		r.log.Info("poll recovered")
 	}
+	pulls, ok := r.observePulls(ctx)
+	if !ok {
+		return
+	}
 	head, ok := heads.Branches[r.opts.Branch]
 	if !ok {
 		if prevErr == nil && r.seenHeadIs("") {
@@ -233,6 +250,7 @@ func (r *Reconciler) pollOnce(ctx context.Context) {
 		return
 	}
 	r.observeHead(ctx, head)
+	r.observeTargets(ctx, heads, pulls)
 }
 
 func (r *Reconciler) seenHeadIs(rev Revision) bool {
@@ -321,6 +339,8 @@ func (r *Reconciler) work(ctx context.Context) {
 		}
 		if k.Branch == r.opts.Branch {
 			r.reconcileMain(ctx, k)
+		} else {
+			r.planTarget(ctx, k)
 		}
 		r.queue.Done(k)
 	}

@@ -14,8 +14,9 @@ import (
 )
 
 // ErrPermanent marks a message Slack refused for good (400 invalid_blocks, 403, 404 no_service):
-// sending it again will not help, so a caller may drop or park it instead of retrying.
-var ErrPermanent = errors.New("slack refused the message")
+// sending it again will not help, so a caller may drop or park it instead of retrying. It is the
+// reconciler's ErrPermanent, so the outbox drops such a message instead of retrying it forever.
+var ErrPermanent = reconciler.ErrPermanent
 
 // Defaults for Options.
 const (

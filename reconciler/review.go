@@ -1,0 +1,87 @@
+package reconciler
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// BranchPlan is the last plan of one stack on a branch or pull request: what a reviewer saw.
+type BranchPlan struct {
+	Target   string           `json:"target"`
+	Stack    string           `json:"stack"`
+	Revision Revision         `json:"revision"`
+	Result   RunResult        `json:"result"`
+	Changes  []ResourceChange `json:"changes,omitempty"`
+	Add      int              `json:"add"`
+	Change   int              `json:"change"`
+	Delete   int              `json:"delete"`
+	Rendered string           `json:"rendered,omitempty"`
+	Error    string           `json:"error,omitempty"`
+	Time     time.Time        `json:"time"`
+	// Applied is the apply on main of the merge that this plan was reviewed for.
+	Applied *RunRecord `json:"applied,omitempty"`
+	// HeldReason says why the merge was not applied.
+	HeldReason string `json:"held_reason,omitempty"`
+}
+
+// Report is the plan as one row and section of a pull request comment.
+func (p BranchPlan) Report() StackReport {
+	return StackReport{
+		Stack: p.Stack, Revision: p.Revision, Result: p.Result,
+		Add: p.Add, Change: p.Change, Delete: p.Delete,
+		Rendered: p.Rendered, Error: p.Error, Applied: p.Applied, HeldReason: p.HeldReason,
+	}
+}
+
+// ReviewDiff compares the plan shown on a pull request with the plan made at the merge commit. It
+// returns nothing when they change the same resources in the same ways, and otherwise one line per
+// difference, sorted by address.
+func ReviewDiff(reviewed, now []ResourceChange) []string {
+	before := map[string]Action{}
+	for _, c := range reviewed {
+		before[c.Address] = c.Action
+	}
+	after := map[string]Action{}
+	for _, c := range now {
+		after[c.Address] = c.Action
+	}
+	var diffs []string
+	for addr, a := range after {
+		b, ok := before[addr]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("%s: now %s, not in the reviewed plan", addr, a))
+		case a != b:
+			diffs = append(diffs, fmt.Sprintf("%s: reviewed %s, now %s", addr, b, a))
+		}
+	}
+	for addr, b := range before {
+		if _, ok := after[addr]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s: reviewed %s, no longer in the plan", addr, b))
+		}
+	}
+	slices.Sort(diffs)
+	return diffs
+}
+
+// holdReason explains a merged plan that differs from the reviewed one.
+func holdReason(pr int, diffs []string) string {
+	return fmt.Sprintf("the plan at the merge commit differs from the plan shown on #%d (main moved, or the real world changed): %s. "+
+		"Approve this revision to apply it, or push a new commit", pr, joinLimited(diffs, 10))
+}
+
+// forkNote is the comment on a fork's pull request when forks are not planned.
+const forkNote = "trueup did not plan this pull request: it comes from a fork, and a plan can run arbitrary code " +
+	"through providers and external data sources. An administrator can allow it with `github.allow_forks: true`."
+
+// firstLine is the first non-empty line of s, for commit status descriptions.
+func firstLine(s string) string {
+	for line := range strings.SplitSeq(s, "\n") {
+		if t := strings.TrimSpace(line); t != "" {
+			return t
+		}
+	}
+	return ""
+}
