@@ -98,7 +98,7 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 			}
 		}
 		if plan.HasChanges() {
-			_, err = r.runner.Apply(ctx, spec, plan)
+			err = r.apply(ctx, spec, plan, pr)
 		}
 	}
 	prev := st.LastRun
@@ -151,6 +151,45 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 	if merged {
 		r.recordMergeResult(ctx, pr, stack.Name, run, "")
 	}
+	if err == nil && r.opts.Hooks != nil && !stack.OnApply.IsZero() {
+		r.runHooks(ctx, stack, head, plan)
+	}
+}
+
+// apply applies exactly plan with apply credentials (never given to plans).
+func (r *Reconciler) apply(ctx context.Context, spec RunSpec, plan *Plan, pr int) error {
+	spec, err := r.withCredentials(ctx, spec, PurposeApply, pr)
+	if err != nil {
+		return err
+	}
+	_, err = r.runner.Apply(ctx, spec, plan)
+	return err
+}
+
+// runHooks runs the stack's on_apply hooks and records the result. A failure is alerted; the apply stands.
+func (r *Reconciler) runHooks(ctx context.Context, stack Stack, head Revision, plan *Plan) {
+	err := r.opts.Hooks.AfterApply(ctx, stack, head, plan.Summary())
+	now := r.opts.Now()
+	res := &HookResult{Revision: head, Time: now, OK: err == nil}
+	var events []Event
+	if err != nil {
+		res.Error = err.Error()
+		r.log.Error("on_apply hook failed; the apply stands", "stack", stack.Name, "rev", head.Short(), "err", err)
+		events = append(events, Event{
+			Kind: EventHookFailed, Stack: stack.Name, Revision: head, Time: now,
+			Summary: "the on_apply hook of " + stack.Name + " failed after a successful apply",
+			Action:  "the apply was not rolled back", Error: err.Error(),
+		})
+	} else {
+		r.log.Info("on_apply hook finished", "stack", stack.Name, "rev", head.Short())
+	}
+	st, serr := r.store.Stack(ctx, stack.Name)
+	if serr != nil {
+		r.log.Error("read stack state", "stack", stack.Name, "err", serr)
+		return
+	}
+	st.Hook = res
+	r.save(ctx, st, events...)
 }
 
 // holdApply records that a merged plan differs from the reviewed one and tells the pull request and Slack.
@@ -192,7 +231,34 @@ func retryDelay(kind ErrorKind, failures int) time.Duration {
 	return Backoff(failures)
 }
 
+// withCredentials returns spec with the cloud credentials for purpose, and nothing else, in its Env.
+func (r *Reconciler) withCredentials(ctx context.Context, spec RunSpec, purpose RunPurpose, pr int) (RunSpec, error) {
+	spec.Env = nil
+	if r.opts.Credentials == nil {
+		return spec, nil
+	}
+	env, err := r.opts.Credentials.Env(ctx, CredentialRequest{Stack: spec.Stack, Revision: spec.Revision, Purpose: purpose, PullRequest: pr})
+	if err != nil {
+		kind := KindOf(err)
+		if ctx.Err() != nil {
+			kind = KindCanceled
+		}
+		return spec, Errorf(kind, "credentials for "+string(purpose), err)
+	}
+	spec.Env = env
+	return spec, nil
+}
+
+// plan checks out spec.Revision and plans it with plan credentials.
 func (r *Reconciler) plan(ctx context.Context, spec RunSpec) (*Plan, error) {
+	return r.planFor(ctx, spec, 0)
+}
+
+func (r *Reconciler) planFor(ctx context.Context, spec RunSpec, pr int) (*Plan, error) {
+	spec, err := r.withCredentials(ctx, spec, PurposePlan, pr)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.src.Checkout(ctx, spec.Revision, spec.Workdir); err != nil {
 		kind := KindFailed
 		if ctx.Err() != nil {

@@ -29,6 +29,8 @@ type StackStatus struct {
 	Removed bool `json:"removed,omitempty"`
 	// InRepository is false for stacks known from the store but absent at main's head.
 	InRepository bool `json:"in_repository"`
+	// Hook is the outcome of the last on_apply hooks.
+	Hook *HookResult `json:"hook,omitempty"`
 }
 
 // Health is what readiness depends on.
@@ -103,7 +105,7 @@ func (r *Reconciler) status(st StackState, inRepo bool) StackStatus {
 	return StackStatus{
 		Name: st.Name, Dir: st.Dir, Workspace: st.Workspace, AppliedRev: st.AppliedRev, SyncedRev: st.SyncedRev,
 		LastRun: st.LastRun, Drift: st.Drift, Held: st.Held, Removed: st.Removed, InRepository: inRepo,
-		Pending: r.queue.Pending(k), Running: r.queue.Processing(k),
+		Pending: r.queue.Pending(k), Running: r.queue.Processing(k), Hook: st.Hook,
 	}
 }
 

@@ -146,7 +146,7 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 	r.save(ctx, st, events...)
 	events = nil
 
-	_, err = r.runner.Apply(ctx, spec, plan)
+	err = r.apply(ctx, spec, plan, 0)
 	now = r.opts.Now()
 	run.Finished = now
 	switch {

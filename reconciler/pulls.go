@@ -257,7 +257,11 @@ func (r *Reconciler) planTarget(ctx context.Context, k Key) {
 	log := r.log.With("stack", stack.Name, "target", t.Name, "rev", t.Head.Short(), "run", run.ID)
 	log.Info("plan started")
 
-	plan, err := r.plan(ctx, spec)
+	pr := 0
+	if t.Pull != nil {
+		pr = t.Pull.Number
+	}
+	plan, err := r.planFor(ctx, spec, pr)
 	now := r.opts.Now()
 	run.Finished = now
 	bp := BranchPlan{Target: t.Name, Stack: stack.Name, Revision: t.Head, Time: now}

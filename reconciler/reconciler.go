@@ -63,6 +63,11 @@ type Options struct {
 	Forge Forge
 	// AllowForks plans pull requests from forks (they run the fork's code).
 	AllowForks bool
+	// Credentials gives each Terraform run its own cloud credentials. May be nil: runs then inherit
+	// the daemon's environment.
+	Credentials Credentials
+	// Hooks run after a successful apply on main. May be nil.
+	Hooks Hooks
 	// Logger is the daemon's logger.
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).

@@ -35,6 +35,10 @@ type Stack struct {
 	ModuleDirs []string
 	// Drift overrides the daemon's drift policy for this stack; nil fields keep the default.
 	Drift DriftOverride
+	// AWS is how the stack's runs reach AWS (merged with the daemon's defaults); zero means the daemon's own environment.
+	AWS StackAWS
+	// OnApply runs after a successful apply on main.
+	OnApply OnApply
 }
 
 // StackName is the canonical name of the stack in dir and workspace.

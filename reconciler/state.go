@@ -93,6 +93,8 @@ type StackState struct {
 	Held *Hold `json:"held,omitempty"`
 	// ApprovedRev is a revision a person approved for apply despite a hold.
 	ApprovedRev Revision `json:"approved_rev,omitempty"`
+	// Hook is the outcome of the last on_apply hooks.
+	Hook *HookResult `json:"hook,omitempty"`
 }
 
 // Store keeps trueup's own state. Implementations must be safe for concurrent use and durable:
