@@ -162,7 +162,9 @@ func (r *Reconciler) apply(ctx context.Context, spec RunSpec, plan *Plan, pr int
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	_, err = r.runner.Apply(ctx, spec, plan)
+	r.opts.Metrics.TerraformDuration("apply", time.Since(start))
 	return err
 }
 
@@ -266,7 +268,10 @@ func (r *Reconciler) planFor(ctx context.Context, spec RunSpec, pr int) (*Plan, 
 		}
 		return nil, Errorf(kind, "checkout "+spec.Revision.Short(), err)
 	}
-	return r.runner.Plan(ctx, spec)
+	start := time.Now()
+	plan, err := r.runner.Plan(ctx, spec)
+	r.opts.Metrics.TerraformDuration("plan", time.Since(start))
+	return plan, err
 }
 
 func (r *Reconciler) startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) RunRecord {
@@ -279,6 +284,7 @@ func (r *Reconciler) startRun(ctx context.Context, stack, branch string, kind Ru
 }
 
 func (r *Reconciler) finishRun(ctx context.Context, run RunRecord) {
+	r.opts.Metrics.RunFinished(run)
 	if err := r.store.FinishRun(context.WithoutCancel(ctx), run); err != nil {
 		r.log.Error("record run end", "stack", run.Stack, "err", err)
 	}

@@ -47,6 +47,7 @@ func (r *Reconciler) deliverLoop(ctx context.Context) {
 					return
 				}
 				failures++
+				r.opts.Metrics.DeliveryFailed()
 				if failures == 1 {
 					r.log.Warn("notification not delivered; it waits in the outbox and is retried", "stack", e.Stack, "kind", string(e.Kind), "err", err)
 				}

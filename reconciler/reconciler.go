@@ -68,6 +68,8 @@ type Options struct {
 	Credentials Credentials
 	// Hooks run after a successful apply on main. May be nil.
 	Hooks Hooks
+	// Metrics observes runs, polls and deliveries. May be nil.
+	Metrics Metrics
 	// Logger is the daemon's logger.
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -138,6 +140,9 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = nopMetrics{}
 	}
 	return &Reconciler{
 		opts:          opts,
@@ -223,7 +228,9 @@ func (r *Reconciler) pollLoop(ctx context.Context) {
 }
 
 func (r *Reconciler) pollOnce(ctx context.Context) {
+	start := time.Now()
 	heads, err := r.src.Poll(ctx)
+	r.opts.Metrics.Polled(time.Since(start), err)
 	r.mu.Lock()
 	prevErr := r.pollErr
 	r.pollErr = err
