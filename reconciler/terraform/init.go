@@ -1,0 +1,170 @@
+package terraform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+
+	"github.com/trueup/trueup/reconciler"
+)
+
+// fingerprintFile, in RunSpec.DataDir, holds the fingerprint of the last successful init.
+const fingerprintFile = "init.fingerprint"
+
+// ensureInit runs terraform init unless nothing init depends on changed since the last
+// successful init into the same TF_DATA_DIR, then selects the stack's workspace.
+func (j *job) ensureInit(ctx context.Context) error {
+	name := j.spec.Stack.Name
+	backendConfig, err := j.prepareBackend(ctx)
+	if err != nil {
+		return reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: backend: %w", name, err))
+	}
+	fp, err := j.fingerprint(backendConfig)
+	if err != nil {
+		return reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: fingerprint: %w", name, err))
+	}
+	fpPath := filepath.Join(j.spec.DataDir, fingerprintFile)
+	if old, err := os.ReadFile(fpPath); err == nil && string(old) == fp && dirExists(j.dataDir) {
+		return j.selectWorkspace(ctx)
+	}
+	// A failed init must not leave a fingerprint that makes the next run skip init.
+	if err := os.Remove(fpPath); err != nil && !os.IsNotExist(err) {
+		return reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: %w", name, err))
+	}
+	// Init runs in the default workspace: a previously selected workspace may not exist in a
+	// reconfigured backend, and init cannot ask which one to use instead.
+	if err := os.Remove(filepath.Join(j.dataDir, "environment")); err != nil && !os.IsNotExist(err) {
+		return reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: %w", name, err))
+	}
+	// -reconfigure: the repository is the truth about the backend. Terraform never migrates
+	// state by itself in automation, and a changed backend block (or state path) must simply
+	// be used, not compared with what the previous init saw.
+	opts := []tfexec.InitOption{tfexec.Reconfigure(true)}
+	for _, bc := range backendConfig {
+		opts = append(opts, tfexec.BackendConfig(bc))
+	}
+	unlock := j.r.lockCache(j.stackDir)
+	err = j.call(ctx, "init", func(ctx context.Context) error { return j.tf.Init(ctx, opts...) })
+	unlock()
+	if err != nil {
+		return err
+	}
+	j.r.inits.Add(1)
+	// Fingerprint again: init may have written .terraform.lock.hcl.
+	if fp, err = j.fingerprint(backendConfig); err == nil {
+		err = os.WriteFile(fpPath, []byte(fp), 0o644)
+	}
+	if err != nil {
+		return reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: fingerprint: %w", name, err))
+	}
+	return j.selectWorkspace(ctx)
+}
+
+// selectWorkspace selects (creating when needed) the stack's workspace. TF_WORKSPACE cannot be
+// used through terraform-exec; the selection is kept in TF_DATA_DIR, so it is only changed when
+// it differs.
+func (j *job) selectWorkspace(ctx context.Context) error {
+	ws := j.spec.Stack.Workspace
+	if ws == "" {
+		ws = "default"
+	}
+	current := "default"
+	if b, err := os.ReadFile(filepath.Join(j.dataDir, "environment")); err == nil && strings.TrimSpace(string(b)) != "" {
+		current = strings.TrimSpace(string(b))
+	}
+	if current == ws {
+		return nil
+	}
+	err := j.call(ctx, "workspace", func(ctx context.Context) error { return j.tf.WorkspaceSelect(ctx, ws) })
+	if err == nil || !strings.Contains(err.Error(), "doesn't exist") {
+		return err
+	}
+	return j.call(ctx, "workspace", func(ctx context.Context) error { return j.tf.WorkspaceNew(ctx, ws) })
+}
+
+// fingerprint hashes everything terraform init depends on: the stack's configuration and
+// dependency lock file, trueup's override file, the local modules' *.tf files, the stack's
+// location, the binary, the CLI configuration and the backend arguments.
+func (j *job) fingerprint(backendConfig []string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "binary=%s\ncliconfig=%s\ncache=%s\nstackdir=%s\n", j.r.binary, j.r.opts.CLIConfigFile, j.r.opts.PluginCacheDir, j.stackDir)
+	for _, bc := range backendConfig {
+		fmt.Fprintf(h, "backend-config=%s\n", bc)
+	}
+	if j.r.opts.CLIConfigFile != "" {
+		if err := hashFile(h, j.r.opts.CLIConfigFile); err != nil && !os.IsNotExist(err) {
+			return "", err
+		}
+	}
+	entries, err := os.ReadDir(j.stackDir)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if e.IsDir() || !(isConfigFile(e.Name()) || e.Name() == ".terraform.lock.hcl") {
+			continue
+		}
+		if err := hashFile(h, filepath.Join(j.stackDir, e.Name())); err != nil {
+			return "", err
+		}
+	}
+	for _, dir := range j.spec.Stack.ModuleDirs {
+		root := filepath.Join(j.spec.Workdir, filepath.FromSlash(dir))
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) {
+					return nil // a module removed from the repository: init will say so
+				}
+				return err
+			}
+			if d.IsDir() && d.Name() == ".terraform" {
+				return filepath.SkipDir
+			}
+			if d.Type().IsRegular() && strings.HasSuffix(d.Name(), ".tf") {
+				return hashFile(h, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashFile writes the file's name and content into h. ReadDir and WalkDir list names in order,
+// so the hash does not depend on directory order.
+func hashFile(h io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(h, "file=%s\n", path)
+	_, err = io.Copy(h, f)
+	return err
+}
+
+func dirExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,182 @@
+// Package terraform is the reconciler.Runner over the Terraform CLI (terraform-exec) and its JSON
+// plan format (terraform-json): init when the configuration changed, plan to a plan file, read
+// the plan back, apply exactly that file.
+package terraform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+
+	"github.com/trueup/trueup/reconciler"
+)
+
+// DefaultLockTimeout is how long Terraform waits for a held state lock when Options.LockTimeout is 0.
+// It is short on purpose: a held lock is reported as reconciler.KindLocked and the run is retried
+// later, which is better than a worker waiting for minutes.
+const DefaultLockTimeout = 10 * time.Second
+
+// Options configure a Runner.
+type Options struct {
+	// Binary is the terraform executable: a name looked up on PATH, or a path.
+	Binary string
+	// CLIConfigFile is passed to Terraform as TF_CLI_CONFIG_FILE when set.
+	CLIConfigFile string
+	// PluginCacheDir is passed to Terraform as TF_PLUGIN_CACHE_DIR when set.
+	PluginCacheDir string
+	// LockTimeout is Terraform's -lock-timeout: 0 means DefaultLockTimeout, a negative value
+	// means fail at once when the state lock is held.
+	LockTimeout time.Duration
+	// Logger receives one debug line per Terraform call; nil discards.
+	Logger *slog.Logger
+	// ExtraEnv, when set, is called once per run and its variables are added to Terraform's
+	// environment (before RunSpec.Env, which wins). Its values are never logged.
+	ExtraEnv func() map[string]string
+}
+
+// Runner runs Terraform for many stacks at once. It is safe for concurrent use, but two runs
+// for the same stack and DataDir must not overlap (the reconciler's queue guarantees that).
+type Runner struct {
+	opts        Options
+	binary      string
+	lockTimeout string
+	log         *slog.Logger
+
+	// cacheMu keeps concurrent inits from writing the shared plugin cache at the same time:
+	// an init that may write it holds it exclusively, one that only links cached providers shares it.
+	cacheMu sync.RWMutex
+
+	warnedMu sync.Mutex
+	warned   map[string]bool // stacks already warned about their backend
+
+	inits atomic.Int64 // terraform init runs, for tests and metrics
+}
+
+var _ reconciler.Runner = (*Runner)(nil)
+
+// New checks that the terraform binary exists and returns a Runner.
+func New(opts Options) (*Runner, error) {
+	if opts.Binary == "" {
+		opts.Binary = "terraform"
+	}
+	bin, err := exec.LookPath(opts.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("find terraform binary %q: %w", opts.Binary, err)
+	}
+	if bin, err = filepath.Abs(bin); err != nil {
+		return nil, fmt.Errorf("find terraform binary %q: %w", opts.Binary, err)
+	}
+	if opts.CLIConfigFile != "" {
+		if opts.CLIConfigFile, err = filepath.Abs(opts.CLIConfigFile); err != nil {
+			return nil, fmt.Errorf("terraform cli config: %w", err)
+		}
+	}
+	if opts.PluginCacheDir != "" {
+		if opts.PluginCacheDir, err = filepath.Abs(opts.PluginCacheDir); err != nil {
+			return nil, fmt.Errorf("terraform plugin cache: %w", err)
+		}
+		// Terraform ignores a cache directory that does not exist.
+		if err := os.MkdirAll(opts.PluginCacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("terraform plugin cache: %w", err)
+		}
+	}
+	lt := opts.LockTimeout
+	switch {
+	case lt == 0:
+		lt = DefaultLockTimeout
+	case lt < 0:
+		lt = 0
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{
+		opts:        opts,
+		binary:      bin,
+		lockTimeout: lt.String(),
+		log:         log,
+		warned:      map[string]bool{},
+	}, nil
+}
+
+// Binary is the absolute path of the terraform executable.
+func (r *Runner) Binary() string { return r.binary }
+
+// Version returns the Terraform version ("1.5.7").
+func (r *Runner) Version(ctx context.Context) (string, error) {
+	tf, err := tfexec.NewTerraform(os.TempDir(), r.binary)
+	if err != nil {
+		return "", fmt.Errorf("terraform version: %w", err)
+	}
+	env, err := r.baseEnv()
+	if err != nil {
+		return "", fmt.Errorf("terraform version: %w", err)
+	}
+	if err := tf.SetEnv(env); err != nil {
+		return "", fmt.Errorf("terraform version: %w", err)
+	}
+	v, _, err := tf.Version(ctx, true)
+	if err != nil {
+		return "", fmt.Errorf("terraform version: %w", err)
+	}
+	return v.String(), nil
+}
+
+// baseEnv is the daemon's environment without what terraform-exec manages itself, plus the
+// Runner's own settings. SetEnv replaces the whole environment, so it starts from os.Environ.
+func (r *Runner) baseEnv() (map[string]string, error) {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	env = tfexec.CleanEnv(env)
+	if _, ok := env["CHECKPOINT_DISABLE"]; !ok {
+		env["CHECKPOINT_DISABLE"] = "1" // no version check calls to HashiCorp from a daemon
+	}
+	if r.opts.PluginCacheDir != "" {
+		env["TF_PLUGIN_CACHE_DIR"] = r.opts.PluginCacheDir
+	}
+	if r.opts.CLIConfigFile != "" {
+		env["TF_CLI_CONFIG_FILE"] = r.opts.CLIConfigFile
+	}
+	if r.opts.ExtraEnv != nil {
+		if err := addEnv(env, r.opts.ExtraEnv(), "Options.ExtraEnv"); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
+}
+
+// addEnv adds extra to env, refusing what terraform-exec forbids (TF_VAR_*, TF_LOG, TF_WORKSPACE...)
+// by name only: values may be credentials.
+func addEnv(env, extra map[string]string, from string) error {
+	if bad := tfexec.ProhibitedEnv(extra); len(bad) > 0 {
+		return fmt.Errorf("%s sets %s, which terraform-exec does not allow in the environment", from, strings.Join(bad, ", "))
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return nil
+}
+
+// warnOnce logs msg at warning level the first time it is called for key.
+func (r *Runner) warnOnce(ctx context.Context, key, msg string, args ...any) {
+	r.warnedMu.Lock()
+	seen := r.warned[key]
+	r.warned[key] = true
+	r.warnedMu.Unlock()
+	if !seen {
+		r.log.WarnContext(ctx, msg, args...)
+	}
+}

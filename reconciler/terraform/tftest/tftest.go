@@ -1,0 +1,77 @@
+// Package tftest finds the Terraform binary and CLI configuration that tests run against.
+//
+// `make tools` builds Terraform and the hashicorp/local provider into the repository's .tools/
+// directory and exports TRUEUP_TERRAFORM and TRUEUP_TERRAFORMRC; plain `go test` finds the same
+// files by walking up from the test's working directory to the module root.
+package tftest
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Tools returns the Terraform binary and the CLI configuration file that serves the local
+// provider from the offline mirror. Under `go test -short` it skips the test when they are
+// missing; otherwise a missing tool fails the test, because a silently skipped integration
+// test proves nothing.
+func Tools(t testing.TB) (binary, cliConfig string) {
+	t.Helper()
+	binary, cliConfig, err := find()
+	if err != nil {
+		if testing.Short() {
+			t.Skipf("terraform tools not available (-short): %v", err)
+		}
+		t.Fatalf("%v: run `make tools` (or set TRUEUP_TERRAFORM and TRUEUP_TERRAFORMRC)", err)
+	}
+	return binary, cliConfig
+}
+
+// SkipShort skips a test that runs real Terraform under `go test -short`.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs real terraform; skipped with -short")
+	}
+}
+
+func find() (binary, cliConfig string, err error) {
+	binary, cliConfig = os.Getenv("TRUEUP_TERRAFORM"), os.Getenv("TRUEUP_TERRAFORMRC")
+	if binary == "" || cliConfig == "" {
+		root, err := repoRoot()
+		if err != nil {
+			return "", "", err
+		}
+		if binary == "" {
+			binary = filepath.Join(root, ".tools", "bin", "terraform")
+		}
+		if cliConfig == "" {
+			cliConfig = filepath.Join(root, ".tools", "terraformrc")
+		}
+	}
+	for _, p := range []string{binary, cliConfig} {
+		if _, err := os.Stat(p); err != nil {
+			return "", "", err
+		}
+	}
+	return binary, cliConfig, nil
+}
+
+// repoRoot walks up from the working directory to the directory holding go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
