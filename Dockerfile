@@ -6,8 +6,8 @@
 #   docker build --build-arg VERSION=v1.2.3 --build-arg COMMIT=$(git rev-parse --short HEAD) -t trueup .
 #
 # The build reaches only the Go module proxy (Terraform is built from source, as `make tools` does) and the
-# Debian archive. Run it with a stop timeout longer than trueup's shutdown_grace (default 4m, an assumption
-# of this file: see deploy/README.md), or a running apply is killed instead of finished:
+# Debian archive. Run it with a stop timeout longer than trueup's shutdown_grace (default 4m; see
+# deploy/README.md), or a running apply is killed instead of finished:
 #
 #   docker run --stop-timeout 300 -p 8080:8080 -v trueup-data:/var/lib/trueup \
 #     -v $PWD/trueup.yaml:/etc/trueup/trueup.yaml:ro --env-file trueup.env trueup

@@ -5,13 +5,19 @@
 package deploy_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,9 +28,9 @@ const (
 	httpPort   = 8080
 	trueupUID  = 10001
 
-	// defaultShutdownGrace is trueup's shutdown_grace when the config does not set it. An assumption of these
-	// deploy files (cmd/trueup owns the real default): the systemd unit, which has no config of its own, must
-	// outlast it.
+	// defaultShutdownGrace is trueup's shutdown_grace when the config does not set it (cmd/trueup's
+	// DefaultConfig; TestDefaultShutdownGrace keeps the two equal). The systemd unit, whose config is the
+	// operator's, must outlast it.
 	defaultShutdownGrace = 4 * time.Minute
 
 	// fargateMaxStopTimeout is the longest stopTimeout ECS Fargate accepts, in seconds.
@@ -114,4 +120,32 @@ func TestEveryDeploymentHasAReadme(t *testing.T) {
 		require.NoError(t, err, dir)
 		require.NotZero(t, info.Size(), dir)
 	}
+}
+
+// TestDefaultShutdownGrace reads cmd/trueup's DefaultConfig, so a new default grace cannot silently outgrow
+// the stop timeouts here.
+func TestDefaultShutdownGrace(t *testing.T) {
+	path := filepath.Join(repoRoot(t), "cmd", "trueup", "config.go")
+	src, err := os.ReadFile(path)
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, src, 0)
+	require.NoError(t, err)
+	var expr ast.Expr
+	ast.Inspect(f, func(n ast.Node) bool {
+		if kv, ok := n.(*ast.KeyValueExpr); ok {
+			if id, ok := kv.Key.(*ast.Ident); ok && id.Name == "ShutdownGrace" {
+				expr = kv.Value
+			}
+		}
+		return expr == nil
+	})
+	require.NotNil(t, expr, "ShutdownGrace: in %s", rel(t, path))
+	text := string(src[fset.Position(expr.Pos()).Offset:fset.Position(expr.End()).Offset])
+	m := regexp.MustCompile(`^(\d+) \* time\.(Second|Minute|Hour)$`).FindStringSubmatch(text)
+	require.NotNil(t, m, "ShutdownGrace: %s is not N * time.Unit", text)
+	n, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	unit := map[string]time.Duration{"Second": time.Second, "Minute": time.Minute, "Hour": time.Hour}[m[2]]
+	assert.Equal(t, defaultShutdownGrace, time.Duration(n)*unit, "cmd/trueup's default shutdown_grace")
 }

@@ -101,7 +101,8 @@ resource "aws_ecs_service" "trueup" {
   platform_version = "LATEST"
 
   # Exactly one trueup per data dir, also during deploys: ECS stops the old task (letting its apply finish)
-  # before it starts the new one. bbolt's file lock on EFS is the second line of defence.
+  # before it starts the new one. trueup's lock on <data dir>/trueup.lock (an NFS lock on EFS) is the second
+  # line of defence.
   desired_count                      = 1
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
