@@ -15,7 +15,7 @@ func TestResolve(t *testing.T) {
 	fsys := repo(map[string]string{
 		"real/dir/main.tf": "",
 		"a":                "->real",
-		"b":                "->a/dir",        // a chain: b -> a/dir -> real/dir
+		"b":                "->a/dir",       // a chain: b -> a/dir -> real/dir
 		"real/up":          "->../real/dir", // stays inside
 		"real/dir/self":    "->.",
 		"abs":              "->/etc",
