@@ -2,6 +2,7 @@ package layout
 
 import (
 	"io/fs"
+	"strings"
 	"testing/fstest"
 )
 
@@ -9,20 +10,13 @@ import (
 func repo(files map[string]string) fstest.MapFS {
 	m := fstest.MapFS{}
 	for name, content := range files {
-		if target, ok := cutPrefix(content, "->"); ok {
+		if target, ok := strings.CutPrefix(content, "->"); ok {
 			m[name] = &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink | 0o777}
 			continue
 		}
 		m[name] = &fstest.MapFile{Data: []byte(content), Mode: 0o644}
 	}
 	return m
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return s, false
 }
 
 // module is a Terraform file calling the given module sources.
