@@ -163,3 +163,11 @@ func (r *Reconciler) Push(ctx context.Context, branch string, head Revision) { r
 // PullRequest is told by a webhook that a pull request changed; it only asks for a poll, which lists
 // pull requests and records merges.
 func (r *Reconciler) PullRequest(ctx context.Context, action string, pr PullRequest) { r.Poke() }
+
+// StoreOK reports whether the store answers.
+func (r *Reconciler) StoreOK(ctx context.Context) error {
+	if _, err := r.store.Get(ctx, "meta", "ping"); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
+}
