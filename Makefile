@@ -64,8 +64,9 @@ bench: tools build
 	$(GO) run ./cmd/trueup-bench
 
 image:
-	@if command -v docker >/dev/null && docker info >/dev/null 2>&1; then docker build -t trueup:$(VERSION) .; \
-	elif command -v buildah >/dev/null; then buildah bud -t trueup:$(VERSION) .; \
+	@args="--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT)"; \
+	if command -v docker >/dev/null && docker info >/dev/null 2>&1; then docker build $$args -t trueup:$(VERSION) .; \
+	elif command -v buildah >/dev/null; then buildah bud $$args -t trueup:$(VERSION) .; \
 	else echo "make image: no container engine (docker or buildah) found"; exit 1; fi
 
 clean:
