@@ -3,7 +3,6 @@ package examples_test
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
