@@ -1,0 +1,155 @@
+// Package api is trueup's HTTP surface: health and readiness probes, Prometheus metrics, the GitHub
+// webhook, and a small JSON API over the stacks that `trueup status`, `trueup approve` and
+// `trueup reconcile` talk to.
+//
+// Reads (GET) are open to anyone who can reach the listener: they expose stack names, revisions,
+// resource addresses and error messages, never a secret, and operators put the API on a private
+// network (a cluster-internal Service, a security group) as the deployment examples do. Mutations
+// (approve, reconcile) need `Authorization: Bearer <token>`; without a configured token they are refused.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/trueup/trueup/reconciler"
+)
+
+// Backend is what the API reads and asks of the reconciler. *reconciler.Reconciler implements it.
+type Backend interface {
+	// Stacks returns every stack's status, sorted by name.
+	Stacks(ctx context.Context) ([]reconciler.StackStatus, error)
+	// Stack returns one stack's status, or an error wrapping reconciler.ErrNotFound.
+	Stack(ctx context.Context, name string) (reconciler.StackStatus, error)
+	// Reconcile queues work for the stack now, or returns an error wrapping reconciler.ErrNotFound.
+	Reconcile(ctx context.Context, name string) error
+	// Approve lets the held apply of the stack at rev (a full hash or a prefix of at least 7 digits) go
+	// ahead and returns the full revision. Errors wrap reconciler.ErrNotFound for an unknown stack and
+	// reconciler.ErrConflict when nothing is held or a different revision is.
+	Approve(ctx context.Context, name, rev string) (reconciler.Revision, error)
+	// Health reports the last successful poll and the last poll error.
+	Health() reconciler.Health
+	// StoreOK returns nil when the store answers.
+	StoreOK(ctx context.Context) error
+}
+
+// Options configure a Server.
+type Options struct {
+	// Backend answers the API; required.
+	Backend Backend
+	// Token is the bearer token mutations must present. Empty refuses every mutation with 403.
+	Token string
+	// Webhook serves POST /webhooks/github; nil answers 404. It owns its body limit and responses.
+	Webhook http.Handler
+	// Metrics serves GET /metrics; nil answers 404.
+	Metrics http.Handler
+	// PollInterval is the daemon's poll interval: readiness fails when the last successful poll is
+	// older than three of them. Required.
+	PollInterval time.Duration
+	// Logger receives the access log at debug level and server errors; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// maxBody caps the request bodies of the API's own endpoints.
+const maxBody = 1 << 20
+
+// storeCheckTimeout bounds the store check of one readiness probe.
+const storeCheckTimeout = 5 * time.Second
+
+// Server is trueup's HTTP API. It is safe for concurrent use.
+type Server struct {
+	backend      Backend
+	tokenSum     [sha256.Size]byte
+	hasToken     bool
+	webhook      http.Handler
+	metrics      http.Handler
+	pollInterval time.Duration
+	log          *slog.Logger
+	now          func() time.Time
+	handler      http.Handler
+}
+
+// New returns a Server, or an error when a required option is missing.
+func New(opts Options) (*Server, error) {
+	if opts.Backend == nil {
+		return nil, errors.New("api: no backend")
+	}
+	if opts.PollInterval <= 0 {
+		return nil, errors.New("api: poll interval must be positive")
+	}
+	s := &Server{
+		backend: opts.Backend, webhook: opts.Webhook, metrics: opts.Metrics,
+		pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now,
+	}
+	if opts.Token != "" {
+		// Only the digest is kept: comparing equal-length digests keeps the token's length from leaking.
+		s.tokenSum, s.hasToken = sha256.Sum256([]byte(opts.Token)), true
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.handler = s.accessLog(s.routes())
+	return s, nil
+}
+
+// Handler returns the server's routes:
+//
+//	GET  /healthz                              200 while the process serves HTTP
+//	GET  /readyz                               200 when the store answers and a poll succeeded recently, else 503
+//	GET  /metrics                              Prometheus exposition (Options.Metrics)
+//	POST /webhooks/github                      GitHub webhook intake (Options.Webhook)
+//	GET  /api/v1/stacks                        {"stacks": [StackStatus...]}
+//	GET  /api/v1/stacks/{stack...}             StackStatus
+//	POST /api/v1/stacks/{stack...}/reconcile   202 {"status":"queued"}            (bearer token)
+//	POST /api/v1/stacks/{stack...}/approve     {"revision":"<sha>"} → {"approved":"<full sha>"} (bearer token)
+//
+// Stack names contain slashes ("stacks/app"). Every response of the API's own routes, errors
+// included, is JSON: {"error": "..."} with 400, 401, 403, 404, 405, 409 or 500.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPServer returns an http.Server for addr serving Handler, with timeouts that keep slow or idle
+// clients from holding connections.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/healthz", methods{http.MethodGet: s.healthz})
+	mux.Handle("/readyz", methods{http.MethodGet: s.readyz})
+	mux.Handle("/metrics", methods{http.MethodGet: delegate(s.metrics, "metrics are not enabled")})
+	mux.Handle("/webhooks/github", methods{http.MethodPost: delegate(s.webhook, "the GitHub webhook is not configured")})
+	mux.Handle("/api/v1/stacks", methods{http.MethodGet: s.listStacks})
+	mux.HandleFunc("/api/v1/stacks/{stack...}", s.stack)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
+	})
+	return mux
+}
+
+// delegate serves h, or a JSON 404 saying why when h is nil.
+func delegate(h http.Handler, missing string) http.HandlerFunc {
+	if h == nil {
+		return func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, missing) }
+	}
+	return h.ServeHTTP
+}
