@@ -10,9 +10,14 @@ import (
 
 // newAlerts returns the durable notifier (Slack) or nil when none is configured.
 func newAlerts(ctx context.Context, cfg Config, sec *secrets, log *slog.Logger) (reconciler.Notifier, error) {
-	url, err := sec.optional(ctx, "slack.webhook_url", cfg.Slack.WebhookURLEnv, cfg.Slack.WebhookURLSecretARN)
+	c := cfg.Slack
+	url, err := sec.optional(ctx, "slack.webhook_url", c.WebhookURLEnv, c.WebhookURLSecretARN)
 	if err != nil || url == "" {
 		return nil, err
+	}
+	if c.WebhookURLSecretARN != "" {
+		// Read on each delivery: the reader caches it and picks up a rotated URL.
+		return slack.New(slack.Options{URLFunc: sec.dynamic(ctx, "slack.webhook_url", c.WebhookURLEnv, c.WebhookURLSecretARN), Logger: log})
 	}
 	return slack.New(slack.Options{URL: url, Logger: log})
 }

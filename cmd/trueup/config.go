@@ -29,6 +29,8 @@ type Config struct {
 	Slack         SlackConfig     `yaml:"slack"`
 	GitHub        GitHubConfig    `yaml:"github"`
 	API           APIConfig       `yaml:"api"`
+	// AWS holds the defaults for every stack's aws settings in .trueup.yaml.
+	AWS reconciler.StackAWS `yaml:"aws"`
 }
 
 // RepoConfig is the repository trueup follows.
@@ -181,6 +183,21 @@ func (c Config) Validate() error {
 	}
 	if c.Drift.Interval < time.Second {
 		bad("drift.interval must be at least 1s, got %s", c.Drift.Interval)
+	}
+	if (c.GitHub.Owner == "") != (c.GitHub.Repo == "") {
+		bad("github.owner and github.repo must be set together")
+	}
+	if c.GitHub.Owner != "" {
+		app := c.GitHub.AppID != 0 || c.GitHub.InstallationID != 0 || c.GitHub.PrivateKeyFile != ""
+		if app && (c.GitHub.AppID == 0 || c.GitHub.InstallationID == 0 || c.GitHub.PrivateKeyFile == "") {
+			bad("github: a GitHub App needs app_id, installation_id and private_key_file")
+		}
+		if !app && c.GitHub.TokenEnv == "" && c.GitHub.TokenSecretARN == "" {
+			bad("github: set token_env (or token_secret_arn), or app_id, installation_id and private_key_file")
+		}
+	}
+	if c.AWS.SessionDuration < 0 {
+		bad("aws.session_duration must not be negative")
 	}
 	if c.Drift.MaxChanges < 0 {
 		bad("drift.max_changes must be 0 (no limit) or more, got %d", c.Drift.MaxChanges)

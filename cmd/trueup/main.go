@@ -23,8 +23,14 @@ const usage = `trueup: GitOps reconciliation for Terraform.
 
 Usage:
   trueup run --config trueup.yaml     run the daemon
+  trueup status [--json]              show every stack (asks the running daemon)
+  trueup approve STACK SHA            let a held apply go ahead
+  trueup reconcile STACK              apply or drift-check a stack now
   trueup validate [DIR]               check a repository's stacks and .trueup.yaml
   trueup version                      print versions
+
+The commands that ask the daemon use --addr (default http://127.0.0.1:8080, or TRUEUP_ADDR)
+and the bearer token in TRUEUP_API_TOKEN.
 
 Run "trueup COMMAND --help" for a command's flags and examples.
 `
@@ -49,6 +55,12 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "status":
+		err = cmdStatus(ctx, args[1:], stdout, stderr)
+	case "approve":
+		err = cmdApprove(ctx, args[1:], stdout, stderr)
+	case "reconcile":
+		err = cmdReconcile(ctx, args[1:], stdout, stderr)
 	case "validate":
 		err = cmdValidate(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -2,19 +2,26 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/trueup/trueup/git"
 	"github.com/trueup/trueup/notifier"
 	"github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/api"
 	"github.com/trueup/trueup/reconciler/boltstore"
 	"github.com/trueup/trueup/reconciler/layout"
+	"github.com/trueup/trueup/reconciler/metrics"
 	"github.com/trueup/trueup/reconciler/terraform"
 )
 
@@ -112,34 +119,110 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer unlock()
 
-	secrets, err := newSecrets(ctx, cfg)
+	sec, err := newSecrets(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-
 	store, err := boltstore.Open(filepath.Join(dataDir, "trueup.db"), boltstore.Options{Logger: log})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer store.Close()
 
-	repoToken, err := secrets.optional(ctx, "repo.token", cfg.Repo.TokenEnv, cfg.Repo.TokenSecretARN)
+	gh, err := newGitHub(ctx, cfg, sec, log)
 	if err != nil {
 		return err
 	}
-	src, err := git.Open(ctx, git.Options{
-		URL: cfg.Repo.URL, Dir: filepath.Join(dataDir, "mirror.git"), Branch: cfg.Repo.Branch,
-		Token: repoToken, Logger: log,
-	})
+	src, err := openRepo(ctx, cfg, sec, gh, filepath.Join(dataDir, "mirror.git"), log)
 	if err != nil {
-		return fmt.Errorf("open repository: %w", err)
+		return err
 	}
 	defer src.Close()
 
+	runner, err := newRunner(cfg, dataDir, log)
+	if err != nil {
+		return err
+	}
+	alerts, err := newAlerts(ctx, cfg, sec, log)
+	if err != nil {
+		return err
+	}
+	cloud, err := newCloud(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+
+	opts := reconciler.Options{
+		Branch: cfg.Repo.Branch, DataDir: dataDir, Workers: cfg.Workers, PollInterval: cfg.Repo.PollInterval,
+		ShutdownGrace: cfg.ShutdownGrace, Drift: cfg.DriftPolicy(), LoadLayout: layoutLoader(cfg.AWS),
+		Alerts: alerts, Log: notifier.NewLog(log), Logger: log,
+		AllowForks: cfg.GitHub.AllowForks, Credentials: cloud.credentials, Hooks: cloud.hooks,
+	}
+	if gh != nil {
+		opts.Forge = gh.forge
+	}
+	var m *metrics.Metrics
+	var rec *reconciler.Reconciler
+	registry := prometheus.NewRegistry()
+	// The metrics read the reconciler's status at scrape time; it is set before the server starts.
+	m = metrics.New(registry, lazySource{&rec})
+	opts.Metrics = m
+	rec, err = reconciler.New(src, runner, store, opts)
+	if err != nil {
+		return err
+	}
+
+	server, err := newServer(cfg, sec, rec, gh, m, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.Serve(ln) }()
+
+	log.Info("trueup started", "version", version, "repo", redactURL(cfg.Repo.URL), "branch", cfg.Repo.Branch,
+		"data_dir", dataDir, "workers", cfg.Workers, "poll_interval", cfg.Repo.PollInterval, "listen", ln.Addr().String())
+	runErr := rec.Run(ctx)
+
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		log.Warn("HTTP server shutdown", "err", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("HTTP server", "err", err)
+	}
+	return runErr
+}
+
+func openRepo(ctx context.Context, cfg Config, sec *secrets, gh *gitHub, dir string, log *slog.Logger) (*git.Mirror, error) {
+	opts := git.Options{URL: cfg.Repo.URL, Dir: dir, Branch: cfg.Repo.Branch, Logger: log}
+	switch {
+	case cfg.Repo.TokenEnv != "" || cfg.Repo.TokenSecretARN != "":
+		opts.TokenFunc = sec.dynamic(ctx, "repo.token", cfg.Repo.TokenEnv, cfg.Repo.TokenSecretARN)
+	case gh != nil && gh.app:
+		// A GitHub App's installation token authenticates git over https too.
+		opts.TokenFunc = gh.forge.GitToken
+	}
+	src, err := git.Open(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
+	}
+	return src, nil
+}
+
+func newRunner(cfg Config, dataDir string, log *slog.Logger) (*terraform.Runner, error) {
 	cliConfig := cfg.Terraform.CLIConfigFile
 	if cliConfig != "" {
+		var err error
 		if cliConfig, err = filepath.Abs(cliConfig); err != nil {
-			return fmt.Errorf("terraform.cli_config_file: %w", err)
+			return nil, fmt.Errorf("terraform.cli_config_file: %w", err)
+		}
+		if _, err := os.Stat(cliConfig); err != nil {
+			return nil, fmt.Errorf("terraform.cli_config_file: %w", err)
 		}
 	}
 	runner, err := terraform.New(terraform.Options{
@@ -147,31 +230,75 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		PluginCacheDir: filepath.Join(dataDir, "plugin-cache"), LockTimeout: cfg.Terraform.LockTimeout, Logger: log,
 	})
 	if err != nil {
-		return fmt.Errorf("terraform: %w", err)
+		return nil, fmt.Errorf("terraform: %w", err)
 	}
-
-	alerts, err := newAlerts(ctx, cfg, secrets, log)
-	if err != nil {
-		return err
-	}
-	rec, err := reconciler.New(src, runner, store, reconciler.Options{
-		Branch: cfg.Repo.Branch, DataDir: dataDir, Workers: cfg.Workers, PollInterval: cfg.Repo.PollInterval,
-		ShutdownGrace: cfg.ShutdownGrace, Drift: cfg.DriftPolicy(), LoadLayout: loadLayout,
-		Alerts: alerts, Log: notifier.NewLog(log), Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	log.Info("trueup starting", "version", version, "repo", redactURL(cfg.Repo.URL), "branch", cfg.Repo.Branch,
-		"data_dir", dataDir, "workers", cfg.Workers, "poll_interval", cfg.Repo.PollInterval)
-	return rec.Run(ctx)
+	return runner, nil
 }
 
-// loadLayout adapts the layout package to the reconciler's port.
-func loadLayout(fsys fs.FS) (*reconciler.Layout, error) {
-	l, err := layout.Load(fsys)
+func newServer(cfg Config, sec *secrets, rec *reconciler.Reconciler, gh *gitHub, m *metrics.Metrics, log *slog.Logger) (*http.Server, error) {
+	token, err := sec.optional(context.Background(), "api.token", cfg.API.TokenEnv, cfg.API.TokenSecretARN)
 	if err != nil {
 		return nil, err
 	}
-	return &reconciler.Layout{Stacks: l.Stacks, Affects: l.AffectedStack, Warnings: l.Warnings}, nil
+	opts := api.Options{Backend: rec, Token: token, Metrics: m.Handler(), PollInterval: cfg.Repo.PollInterval, Logger: log}
+	if gh != nil {
+		opts.Webhook = gh.webhook(rec)
+	}
+	srv, err := api.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return srv.HTTPServer(cfg.Listen), nil
+}
+
+// lazySource lets the metrics collector read the reconciler, which is built after the metrics.
+type lazySource struct{ rec **reconciler.Reconciler }
+
+func (l lazySource) Stacks(ctx context.Context) ([]reconciler.StackStatus, error) {
+	if *l.rec == nil {
+		return nil, nil
+	}
+	return (*l.rec).Stacks(ctx)
+}
+
+func (l lazySource) Health() reconciler.Health {
+	if *l.rec == nil {
+		return reconciler.Health{}
+	}
+	return (*l.rec).Health()
+}
+
+func (l lazySource) QueueLen() int {
+	if *l.rec == nil {
+		return 0
+	}
+	return (*l.rec).QueueLen()
+}
+
+// layoutLoader adapts the layout package to the reconciler's port, merging the daemon's AWS defaults.
+func layoutLoader(awsDefaults reconciler.StackAWS) reconciler.LayoutLoader {
+	return func(fsys fs.FS) (*reconciler.Layout, error) {
+		l, err := layout.Load(fsys)
+		if err != nil {
+			return nil, err
+		}
+		stacks := make([]reconciler.Stack, len(l.Stacks))
+		for i, s := range l.Stacks {
+			a, _ := l.AWS(s.Name)
+			s.AWS = reconciler.StackAWS{
+				RoleARN: a.RoleARN, ApplyRoleARN: a.ApplyRoleARN, ExternalID: a.ExternalID,
+				Region: a.Region, SessionDuration: a.SessionDuration,
+			}.Merge(awsDefaults)
+			if o, ok := l.OnApply(s.Name); ok {
+				if o.ECSRedeploy != nil {
+					s.OnApply.ECSRedeploy = &reconciler.ECSRedeploy{Cluster: o.ECSRedeploy.Cluster, Service: o.ECSRedeploy.Service}
+				}
+				if o.Webhook != nil {
+					s.OnApply.Webhook = &reconciler.WebhookHook{URLEnv: o.Webhook.URLEnv}
+				}
+			}
+			stacks[i] = s
+		}
+		return &reconciler.Layout{Stacks: stacks, Affects: l.AffectedStack, Warnings: l.Warnings}, nil
+	}
 }

@@ -5,18 +5,18 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/trueup/trueup/reconciler/layout"
 )
 
 const validateExamples = `  trueup validate              # the repository in the current directory
   trueup validate ./infra      # another checkout; exits 1 on errors, for CI
+  trueup validate --strict .   # warnings (e.g. a stack with invalid HCL) fail too
 `
 
 func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", "trueup validate [DIR]", validateExamples, stderr)
+	fs := newFlagSet("validate", "trueup validate [--strict] [DIR]", validateExamples, stderr)
+	strict := fs.Bool("strict", false, "treat warnings as errors")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,26 +34,13 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	l, err := layout.Load(os.DirFS(dir))
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: invalid:\n%v\n", dir, err)
+		fmt.Fprintf(stderr, "%s is not valid:\n%v\n", dir, err)
 		return exitError{code: 1}
 	}
-	source := "discovered (no .trueup.yaml)"
-	if l.Configured {
-		source = "from .trueup.yaml"
-	}
-	fmt.Fprintf(stdout, "%d stacks, %s\n\n", len(l.Stacks), source)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STACK\tDIR\tWORKSPACE\tMODULES")
-	for _, s := range l.Stacks {
-		mods := "-"
-		if len(s.ModuleDirs) > 0 {
-			mods = strings.Join(s.ModuleDirs, ", ")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Dir, s.Workspace, mods)
-	}
-	tw.Flush()
-	for _, w := range l.Warnings {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+	fmt.Fprint(stdout, l.String())
+	if *strict && len(l.Warnings) > 0 {
+		fmt.Fprintf(stderr, "%d warnings (--strict)\n", len(l.Warnings))
+		return exitError{code: 1}
 	}
 	return nil
 }
