@@ -1,6 +1,11 @@
 package terraform
 
 import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,56 +14,191 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/terraform-config-inspect/tfconfig"
+
+	"github.com/trueup/trueup/reconciler"
 )
 
-// lockCache guards the plugin cache for one init and returns the unlock function.
+// Terraform's plugin cache is not safe for concurrent use. Parallel inits that install the same
+// provider into it fail ("file exists", "text file busy", "still not detected"), and worse, an
+// init whose dependency lock file does not pin a provider re-installs that provider into the
+// cache (unlink, then create), which breaks plans and applies of other stacks that are running
+// it at that moment. Measured with Terraform 1.5.7:
+//   - an init whose lock file pins every provider the configuration needs, each present in the
+//     cache, only links cache entries into TF_DATA_DIR: it never writes the cache;
+//   - an init without TF_PLUGIN_CACHE_DIR never touches the cache.
 //
-// Terraform's plugin cache is not safe for concurrent writers: parallel inits that install the
-// same provider into it fail ("file exists", "text file busy", "still not detected"). An init
-// only reads the cache (it links providers into TF_DATA_DIR) when the stack's dependency lock
-// file pins every provider the configuration needs and the cache already holds each pinned
-// version for this platform; such inits run in parallel. Any other init may write the cache and
-// runs alone. With no cache at all, nothing is shared and nothing is locked.
-func (r *Runner) lockCache(stackDir string) (unlock func()) {
-	cacheDir, known := r.cacheDir()
+// So trueup never lets Terraform write the cache: an init that would is run without the cache
+// (providers are installed into its own TF_DATA_DIR), and trueup then adds what it installed to
+// the cache itself, atomically and without ever replacing an entry. Later inits of stacks whose
+// lock files pin those providers link them from the cache, in parallel. Commit
+// .terraform.lock.hcl to benefit from the cache on a branch's first init.
+
+// cacheMode is how one init uses the plugin cache.
+type cacheMode int
+
+const (
+	cacheUnused    cacheMode = iota // no cache configured
+	cacheRead                       // the init only links cached providers: run it as is
+	cacheIsolate                    // the init would write the cache: run it without, then fill the cache
+	cacheSerialize                  // the CLI configuration names a cache trueup cannot hide: one init at a time
+)
+
+// cacheModeFor decides how the init of the stack in stackDir uses the cache.
+func (r *Runner) cacheModeFor(stackDir string) (cacheMode, string) {
+	if r.cliConfigCache {
+		return cacheSerialize, ""
+	}
+	dir := r.opts.PluginCacheDir
+	if dir == "" {
+		dir = os.Getenv("TF_PLUGIN_CACHE_DIR")
+	}
 	switch {
-	case known && cacheDir == "":
-		return func() {}
-	case known && cacheReadOnly(stackDir, cacheDir):
-		r.cacheMu.RLock()
-		return r.cacheMu.RUnlock
+	case dir == "":
+		return cacheUnused, ""
+	case cacheReadOnly(stackDir, dir):
+		return cacheRead, dir
 	default:
-		r.cacheMu.Lock()
-		return r.cacheMu.Unlock
+		return cacheIsolate, dir
 	}
 }
 
-// cacheDir is the plugin cache Terraform will use; known is false when the CLI configuration may
-// name one that trueup did not parse.
-func (r *Runner) cacheDir() (dir string, known bool) {
-	if r.opts.PluginCacheDir != "" {
-		return r.opts.PluginCacheDir, true
+// initWithCache runs init under the cache discipline above.
+func (j *job) initWithCache(ctx context.Context, init func(ctx context.Context) error) error {
+	mode, cacheDir := j.r.cacheModeFor(j.stackDir)
+	switch mode {
+	case cacheSerialize:
+		j.r.serialMu.Lock()
+		defer j.r.serialMu.Unlock()
+	case cacheIsolate:
+		isolated := make(map[string]string, len(j.env))
+		for k, v := range j.env {
+			isolated[k] = v
+		}
+		delete(isolated, "TF_PLUGIN_CACHE_DIR")
+		if err := j.tf.SetEnv(isolated); err != nil {
+			return reconciler.Errorf(reconciler.KindFailed, "init", err)
+		}
+		defer func() { _ = j.tf.SetEnv(j.env) }() // the same variables were accepted before
 	}
-	if dir := os.Getenv("TF_PLUGIN_CACHE_DIR"); dir != "" {
-		return dir, true
+	if err := j.call(ctx, "init", init); err != nil {
+		return err
 	}
-	cfg := r.opts.CLIConfigFile
-	if cfg == "" {
-		cfg = os.Getenv("TF_CLI_CONFIG_FILE")
-	}
-	if cfg == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cfg = filepath.Join(home, ".terraformrc")
+	if mode == cacheIsolate {
+		if err := fillCache(filepath.Join(j.dataDir, "providers"), cacheDir); err != nil {
+			// The run is fine without the cache; the next init will try again.
+			j.r.log.WarnContext(ctx, "fill terraform plugin cache", "stack", j.spec.Stack.Name, "err", err)
 		}
 	}
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		return "", true
-	}
-	return "", !strings.Contains(string(b), "plugin_cache_dir")
+	return nil
 }
 
-// cacheReadOnly reports whether init in stackDir will only read the plugin cache.
+// fillCache adds the providers installed in a TF_DATA_DIR (providers/<host>/<ns>/<type>/<version>/<platform>)
+// to the cache when the cache does not hold them yet. Each entry appears atomically (a rename)
+// and an existing entry is never replaced, so Terraform processes using the cache are not disturbed.
+func fillCache(providersDir, cacheDir string) error {
+	entries, err := filepath.Glob(filepath.Join(providersDir, "*", "*", "*", "*", "*"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, src := range entries {
+		rel, err := filepath.Rel(providersDir, src)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(cacheDir, rel)
+		if _, err := os.Lstat(dst); err == nil {
+			continue
+		}
+		errs = append(errs, addCacheEntry(src, dst))
+	}
+	return errors.Join(errs...)
+}
+
+// addCacheEntry copies one provider package from src to dst (a symlink stays a symlink to the
+// same place, as Terraform itself links unpacked mirrors) through a temporary name.
+func addCacheEntry(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		target, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(src), target)
+		}
+		tmp := filepath.Join(filepath.Dir(dst), ".trueup-"+rand.Text())
+		if err := os.Symlink(target, tmp); err != nil {
+			return err
+		}
+		return renameNew(tmp, dst)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dst), ".trueup-")
+	if err != nil {
+		return err
+	}
+	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(tmp, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		return copyFile(path, to)
+	})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return renameNew(tmp, dst)
+}
+
+// renameNew moves tmp to dst unless dst appeared meanwhile (another run filled it first).
+func renameNew(tmp, dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return os.RemoveAll(tmp)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.RemoveAll(tmp)
+		if _, statErr := os.Lstat(dst); statErr == nil {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from) // follows a symlinked file, as Terraform would
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// cacheReadOnly reports whether init in stackDir will only read the plugin cache: the lock
+// file pins every provider the configuration needs and the cache holds each pinned version.
 func cacheReadOnly(stackDir, cacheDir string) bool {
 	locked, ok := lockedProviders(filepath.Join(stackDir, ".terraform.lock.hcl"))
 	if !ok {

@@ -52,9 +52,7 @@ func (j *job) ensureInit(ctx context.Context) error {
 	for _, bc := range backendConfig {
 		opts = append(opts, tfexec.BackendConfig(bc))
 	}
-	unlock := j.r.lockCache(j.stackDir)
-	err = j.call(ctx, "init", func(ctx context.Context) error { return j.tf.Init(ctx, opts...) })
-	unlock()
+	err = j.initWithCache(ctx, func(ctx context.Context) error { return j.tf.Init(ctx, opts...) })
 	if err != nil {
 		return err
 	}

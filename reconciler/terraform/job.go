@@ -22,6 +22,7 @@ type job struct {
 	stackDir string
 	dataDir  string // TF_DATA_DIR
 	tf       *tfexec.Terraform
+	env      map[string]string // Terraform's environment; holds credentials, never logged
 	stdout   bytes.Buffer
 	stderr   bytes.Buffer
 	spent    time.Duration
@@ -46,6 +47,7 @@ func (r *Runner) newJob(spec reconciler.RunSpec) (*job, error) {
 		err = addEnv(env, spec.Env, "RunSpec.Env")
 	}
 	if err == nil {
+		j.env = env
 		err = tf.SetEnv(env)
 	}
 	if err != nil {

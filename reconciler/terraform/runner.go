@@ -51,9 +51,11 @@ type Runner struct {
 	lockTimeout string
 	log         *slog.Logger
 
-	// cacheMu keeps concurrent inits from writing the shared plugin cache at the same time:
-	// an init that may write it holds it exclusively, one that only links cached providers shares it.
-	cacheMu sync.RWMutex
+	// cliConfigCache is true when the CLI configuration names a plugin cache itself
+	// (plugin_cache_dir), which trueup cannot keep an init away from.
+	cliConfigCache bool
+	// serialMu serializes inits that may write a plugin cache trueup cannot isolate them from.
+	serialMu sync.Mutex
 
 	warnedMu sync.Mutex
 	warned   map[string]bool // stacks already warned about their backend
@@ -100,12 +102,23 @@ func New(opts Options) (*Runner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	cliConfig := opts.CLIConfigFile
+	if cliConfig == "" {
+		cliConfig = os.Getenv("TF_CLI_CONFIG_FILE")
+	}
+	if cliConfig == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			cliConfig = filepath.Join(home, ".terraformrc")
+		}
+	}
+	cfg, _ := os.ReadFile(cliConfig) // a missing CLI config is Terraform's business
 	return &Runner{
-		opts:        opts,
-		binary:      bin,
-		lockTimeout: lt.String(),
-		log:         log,
-		warned:      map[string]bool{},
+		opts:           opts,
+		cliConfigCache: strings.Contains(string(cfg), "plugin_cache_dir"),
+		binary:         bin,
+		lockTimeout:    lt.String(),
+		log:            log,
+		warned:         map[string]bool{},
 	}, nil
 }
 

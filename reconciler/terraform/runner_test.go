@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,16 +288,22 @@ func TestConcurrentInitsShareTheCache(t *testing.T) {
 	const n = 8
 	out := t.TempDir()
 	for i := range n {
-		name := "s" + string(rune('a'+i))
+		name := fmt.Sprintf("s%02d", i)
 		writeFiles(t, filepath.Join(e.workdir, name), map[string]string{"main.tf": localFile(filepath.Join(out, name), name)})
 	}
 	// Round 1 fills the empty cache (no lock files yet); round 2 runs from fresh data dirs with
 	// lock files present, the case where inits share the cache in parallel.
 	for round := range 2 {
+		if round == 1 {
+			for i := range n {
+				dir := filepath.Join(e.workdir, fmt.Sprintf("s%02d", i))
+				require.True(t, cacheReadOnly(dir, r.opts.PluginCacheDir), "round 2 inits only read the cache")
+			}
+		}
 		errs := make(chan error, n)
 		for i := range n {
-			spec := e.spec("s"+string(rune('a'+i)), "")
-			spec.DataDir = filepath.Join(spec.DataDir, "round", string(rune('0'+round)))
+			spec := e.spec(fmt.Sprintf("s%02d", i), "")
+			spec.DataDir = filepath.Join(spec.DataDir, "round", fmt.Sprint(round))
 			go func() {
 				_, err := r.Plan(t.Context(), spec)
 				errs <- err

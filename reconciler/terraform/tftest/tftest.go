@@ -13,27 +13,19 @@ import (
 )
 
 // Tools returns the Terraform binary and the CLI configuration file that serves the local
-// provider from the offline mirror. Under `go test -short` it skips the test when they are
-// missing; otherwise a missing tool fails the test, because a silently skipped integration
+// provider from the offline mirror. Under `go test -short` it skips the test (real Terraform
+// is slow); otherwise a missing tool fails the test, because a silently skipped integration
 // test proves nothing.
 func Tools(t testing.TB) (binary, cliConfig string) {
-	t.Helper()
-	binary, cliConfig, err := find()
-	if err != nil {
-		if testing.Short() {
-			t.Skipf("terraform tools not available (-short): %v", err)
-		}
-		t.Fatalf("%v: run `make tools` (or set TRUEUP_TERRAFORM and TRUEUP_TERRAFORMRC)", err)
-	}
-	return binary, cliConfig
-}
-
-// SkipShort skips a test that runs real Terraform under `go test -short`.
-func SkipShort(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs real terraform; skipped with -short")
 	}
+	binary, cliConfig, err := find()
+	if err != nil {
+		t.Fatalf("%v: run `make tools` (or set TRUEUP_TERRAFORM and TRUEUP_TERRAFORMRC)", err)
+	}
+	return binary, cliConfig
 }
 
 func find() (binary, cliConfig string, err error) {
