@@ -201,7 +201,7 @@ type fakeSecretsManager struct {
 
 	mu      sync.Mutex
 	secrets map[string]string // by ARN and by name
-	fail    bool              // answer InternalServiceError
+	fail    bool              // answer AccessDeniedException
 	calls   int
 	signers []signer
 }
@@ -226,8 +226,8 @@ func (f *fakeSecretsManager) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	switch {
 	case fail:
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = io.WriteString(w, `{"__type":"InternalServiceError","message":"An error occurred on the server side."}`)
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"__type":"AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/trueup-task/x is not authorized to perform: secretsmanager:GetSecretValue"}`)
 	case !ok:
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = io.WriteString(w, `{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`)
