@@ -71,5 +71,9 @@ func (j *job) call(ctx context.Context, op string, fn func(ctx context.Context) 
 	if err == nil {
 		return nil
 	}
-	return classify(ctx, op, j.spec.Stack.Name, err, j.stderr.String())
+	out := j.stderr.String()
+	if out == "" {
+		out = j.stdout.String() // some failures (a plan file that cannot be read) only print there
+	}
+	return classify(ctx, op, j.spec.Stack.Name, err, out)
 }
