@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -32,12 +33,14 @@ func loadAWSConfig(ctx context.Context, region string) (awssdk.Config, error) {
 	return cfg, nil
 }
 
+// newCloud builds per-run credentials and hooks. A cached session is reused only while it has at least
+// 30 minutes left, so a long apply does not run out of credentials halfway.
 func newCloud(ctx context.Context, cfg Config, log *slog.Logger) (cloud, error) {
 	awsCfg, err := loadAWSConfig(ctx, cfg.AWS.Region)
 	if err != nil {
 		return cloud{}, err
 	}
-	creds, err := aws.NewCredentials(ctx, aws.CredentialsOptions{AWSConfig: awsCfg, Defaults: cfg.AWS, Logger: log})
+	creds, err := aws.NewCredentials(ctx, aws.CredentialsOptions{AWSConfig: awsCfg, Defaults: cfg.AWS, RefreshBefore: 30 * time.Minute, Logger: log})
 	if err != nil {
 		return cloud{}, fmt.Errorf("aws credentials: %w", err)
 	}

@@ -153,8 +153,8 @@ func (c Config) Validate() error {
 	if c.Repo.Branch == "" {
 		bad("repo.branch must not be empty")
 	}
-	if c.Repo.PollInterval < time.Second {
-		bad("repo.poll_interval must be at least 1s, got %s", c.Repo.PollInterval)
+	if c.Repo.PollInterval < 100*time.Millisecond {
+		bad("repo.poll_interval must be at least 100ms, got %s", c.Repo.PollInterval)
 	}
 	if c.DataDir == "" {
 		bad("data_dir is required")
