@@ -37,7 +37,7 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 	if addr == "" {
 		addr = defaultAddr
 	}
-	fs.StringVar(&f.addr, "addr", addr, "URL of the running trueup daemon (default from $"+addrEnv+")")
+	fs.StringVar(&f.addr, "addr", addr, "URL of the running trueup daemon; $"+addrEnv+" sets the default")
 	fs.StringVar(&f.tokenEnv, "token-env", defaultTokenEnv, "environment variable that holds the API token (for approve and reconcile)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the daemon")
 }
