@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 )
@@ -123,12 +124,17 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 	}
 	st.Drift = v.Next
 	run.Result = ResultSucceeded
+	// A drift that persists unchanged is logged at debug level: its alert went out when it began.
+	level := slog.LevelWarn
+	if v.Event == "" {
+		level = slog.LevelDebug
+	}
 	switch {
 	case v.Held != "":
 		run.Result = ResultHeld
-		log.Warn("drift correction held", "reason", v.Held, "changes", plan.Summary())
+		log.Log(ctx, level, "drift correction held", "reason", v.Held, "changes", plan.Summary())
 	case v.Drifted && !v.Apply:
-		log.Warn("drift found; alert only", "changes", plan.Summary())
+		log.Log(ctx, level, "drift found; alert only", "changes", plan.Summary())
 	case v.Drifted:
 		log.Warn("drift found; correcting", "changes", plan.Summary())
 	default:

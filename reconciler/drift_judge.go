@@ -80,7 +80,7 @@ func JudgeDrift(p DriftPolicy, plan *Plan, prev DriftState) DriftVerdict {
 	default:
 		v.Held = Guardrail(p, plan)
 		if v.Held != "" {
-			v.Action = "held the correction: " + v.Held
+			v.Action = "held the correction: nothing was applied"
 		} else {
 			v.Apply = true
 			v.Action = "correcting: applying the checked plan"

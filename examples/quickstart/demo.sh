@@ -55,7 +55,8 @@ echo "stacks: $(echo $stacks)"
 
 bold "Starting a stand-in for Slack (it prints what Slack would receive)"
 (cd "$ROOT" && go build -o "$DEMO/slack-receiver" ./examples/quickstart/slack-receiver)
-"$DEMO/slack-receiver" -port-file "$DEMO/slack.port" >"$SLACK_LOG" 2>&1 &
+# Appending, so the demo can empty the file between steps.
+"$DEMO/slack-receiver" -port-file "$DEMO/slack.port" >>"$SLACK_LOG" 2>&1 &
 receiver_pid=$!
 wait_for "the Slack stand-in to listen" 20 test -s "$DEMO/slack.port"
 export SLACK_WEBHOOK_URL="http://127.0.0.1:$(cat "$DEMO/slack.port")/services/T000/B000/demo"
@@ -81,7 +82,8 @@ slack:
 YAML
 bold "Starting trueup (config: $DEMO/trueup.yaml)"
 sed 's/^/    /' "$DEMO/trueup.yaml"
-"$TRUEUP" run --config "$DEMO/trueup.yaml" >"$LOG" 2>&1 &
+: >"$LOG"
+"$TRUEUP" run --config "$DEMO/trueup.yaml" >>"$LOG" 2>&1 &
 daemon_pid=$!
 tail -n +1 -f "$LOG" | sed 's/^/  trueup | /' &
 tail_pid=$!
@@ -133,7 +135,7 @@ terraform {
   }
 }
 HCL
-(cd "$DEMO/by-hand" && "$TF" init -input=false -no-color >/dev/null && "$TF" apply -input=false -auto-approve -no-color | tail -1 | sed 's/^/    terraform | /')
+(cd "$DEMO/by-hand" && "$TF" init -input=false -no-color >/dev/null && "$TF" apply -input=false -auto-approve -no-color | grep 'Apply complete' | sed 's/^/    terraform | /')
 wait_for "trueup to hold the correction" 120 grep -q "held" "$SLACK_LOG"
 bold "trueup would have to destroy local_file.by_hand to match git, so it held the correction. Slack received:"
 sed 's/^/    /' "$SLACK_LOG"

@@ -28,9 +28,3 @@ resource "local_file" "config_json" {
   directory_permission = "0755"
   content              = "${jsonencode(local.config)}\n"
 }
-
-# terraform_data needs no provider: it records which content was released, so a new greeting
-# shows in the plan as a replaced release as well as changed files.
-resource "terraform_data" "release" {
-  triggers_replace = [local_file.index_html.content_sha256, local_file.config_json.content_sha256]
-}

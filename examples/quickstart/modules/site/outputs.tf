@@ -7,8 +7,3 @@ output "files" {
   description = "The files the site manages."
   value       = [local_file.index_html.filename, local_file.config_json.filename]
 }
-
-output "release_id" {
-  description = "Changes whenever the site's content changes."
-  value       = terraform_data.release.id
-}
