@@ -132,6 +132,32 @@ func (r *Reconciler) closeGonePulls(ctx context.Context, open []PullRequest) boo
 	return true
 }
 
+// detectMerges records head as the merge of a pull request that the forge still lists as open but
+// whose head main now contains (a merge commit or a fast-forward seen before the forge caught up), so
+// its apply is still compared with the reviewed plan.
+func (r *Reconciler) detectMerges(ctx context.Context, head Revision, open []PullRequest) {
+	for _, pr := range open {
+		if pr.Fork && !r.opts.AllowForks {
+			continue
+		}
+		base, err := r.src.MergeBase(ctx, head, pr.Head)
+		if err != nil || base != pr.Head {
+			continue
+		}
+		if _, err := r.store.Get(ctx, bucketPulls, strconv.Itoa(pr.Number)); err != nil {
+			continue // never planned by trueup: nothing was reviewed through it
+		}
+		if _, known := r.reviewedPull(ctx, head); known {
+			continue
+		}
+		if err := r.store.Put(ctx, bucketMerges, string(head), []byte(strconv.Itoa(pr.Number))); err != nil {
+			r.log.Error("record merge", "pr", pr.Number, "err", err)
+			continue
+		}
+		r.log.Info("main contains a pull request's head: treating it as merged", "pr", pr.Number, "rev", head.Short())
+	}
+}
+
 // pullClosed records a merge (so main's apply compares against what was reviewed) and cleans up.
 func (r *Reconciler) pullClosed(ctx context.Context, pr PullRequest) {
 	if pr.Merged && pr.MergeCommit != "" {

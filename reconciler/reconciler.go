@@ -261,7 +261,7 @@ func (r *Reconciler) pollOnce(ctx context.Context) {
 		}
 		return
 	}
-	r.observeHead(ctx, head)
+	r.observeHead(ctx, head, pulls)
 	r.observeTargets(ctx, heads, pulls)
 }
 
@@ -273,13 +273,14 @@ func (r *Reconciler) seenHeadIs(rev Revision) bool {
 
 // observeHead loads the layout of a new main head and queues every stack, so each one decides for
 // itself whether it has work.
-func (r *Reconciler) observeHead(ctx context.Context, head Revision) {
+func (r *Reconciler) observeHead(ctx context.Context, head Revision, open []PullRequest) {
 	if r.seenHeadIs(head) {
 		return
 	}
 	r.mu.Lock()
 	r.seenHead = head
 	r.mu.Unlock()
+	r.detectMerges(ctx, head, open)
 
 	layout, err := r.loadLayout(ctx, head)
 	if err != nil {
