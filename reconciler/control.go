@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -110,11 +111,7 @@ func (r *Reconciler) status(st StackState, inRepo bool) StackStatus {
 }
 
 func sortByName(s []StackStatus) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j].Name < s[j-1].Name; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	slices.SortFunc(s, func(a, b StackStatus) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // Reconcile asks for the stack to be brought to main now: a pending apply runs (even one that failed at

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -196,14 +197,18 @@ func (r *Reconciler) retryDrift(stack string, after time.Duration) {
 }
 
 func driftSummary(kind EventKind, stack string, n int) string {
+	resources := fmt.Sprintf("%d resources differ", n)
+	if n == 1 {
+		resources = "1 resource differs"
+	}
 	switch kind {
 	case EventDriftResolved:
 		return stack + " is back in sync with git"
 	case EventCorrectionHeld:
-		return stack + " has drifted and trueup held the correction"
+		return stack + " has drifted from git (" + resources + ") and trueup held the correction"
 	case EventDriftChanged:
-		return stack + " drift changed"
+		return stack + " drift changed: now " + resources
 	default:
-		return stack + " has drifted from git"
+		return stack + " has drifted from git: " + resources
 	}
 }
