@@ -1,0 +1,208 @@
+package reconciler_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	. "github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/boltstore"
+)
+
+// harness runs a Reconciler over fakes and a real store until the test ends.
+type harness struct {
+	t      *testing.T
+	rec    *Reconciler
+	src    *fakeSource
+	runner *fakeRunner
+	store  *boltstore.Store
+	dir    string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newHarness(t *testing.T, dir string, opts Options) *harness {
+	t.Helper()
+	store, err := boltstore.Open(filepath.Join(dir, "trueup.db"), boltstore.Options{})
+	require.NoError(t, err)
+	h := &harness{t: t, src: newFakeSource(), runner: &fakeRunner{}, store: store, dir: dir}
+	opts.DataDir, opts.LoadLayout, opts.PollInterval = dir, dirLayout, 10*time.Millisecond
+	if opts.Drift.Interval == 0 {
+		opts.Drift.Interval = time.Hour
+	}
+	h.rec, err = New(h.src, h.runner, store, opts)
+	require.NoError(t, err)
+	h.src.commit("r1", map[string]string{"stacks/a/main.tf": "a1", "stacks/b/main.tf": "b1"})
+	t.Cleanup(func() { _ = h.stop(); _ = store.Close() })
+	return h
+}
+
+// start runs the reconciler; set the fakes' funcs before.
+func (h *harness) start() *harness {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- h.rec.Run(ctx) }()
+	return h
+}
+
+func (h *harness) stop() error {
+	if h.cancel == nil {
+		return nil
+	}
+	h.cancel()
+	h.cancel = nil
+	select {
+	case err := <-h.done:
+		return err
+	case <-time.After(30 * time.Second):
+		return errors.New("Run did not return")
+	}
+}
+
+func (h *harness) state(name string) StackState {
+	st, _ := h.store.Stack(context.Background(), name)
+	return st
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, 30*time.Second, 5*time.Millisecond, what)
+}
+
+// recorder is a Notifier that fails the first `fail` deliveries and records the rest.
+type recorder struct {
+	mu     sync.Mutex
+	fail   int
+	events []Event
+}
+
+func (r *recorder) Notify(ctx context.Context, e Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail > 0 {
+		r.fail--
+		return errors.New("slack is down")
+	}
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) kinds() []EventKind {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []EventKind
+	for _, e := range r.events {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+func TestFailedAlertsWaitInTheOutboxAndGoOutInOrderOnce(t *testing.T) {
+	alerts := &recorder{fail: 2}
+	h := newHarness(t, t.TempDir(), Options{Alerts: alerts})
+	var applies atomic.Int32
+	h.runner.ApplyFunc = func(ctx context.Context, spec RunSpec, plan *Plan) (*ApplyResult, error) {
+		applies.Add(1)
+		if spec.Stack.Name == "stacks/a" && spec.Revision == "r1" {
+			return nil, Errorf(KindFailed, "apply", errors.New("Error: boom"))
+		}
+		return &ApplyResult{}, nil
+	}
+	h.start()
+	eventually(t, "a failed at r1", func() bool { return h.state("stacks/a").LastRun != nil })
+	h.src.commit("r2", map[string]string{"stacks/a/main.tf": "a2", "stacks/b/main.tf": "b1"})
+	eventually(t, "failure and recovery delivered", func() bool { return len(alerts.kinds()) == 2 })
+	require.NoError(t, h.stop())
+	assert.Equal(t, []EventKind{EventApplyFailed, EventApplyRecovered}, alerts.kinds(), "in order, each once, after two failed deliveries")
+	out, err := h.store.Outbox(context.Background(), 0)
+	require.NoError(t, err)
+	assert.Empty(t, out, "delivered alerts leave the outbox")
+}
+
+func TestUndeliveredAlertsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	down := &recorder{fail: 1 << 30}
+	h := newHarness(t, dir, Options{Alerts: down})
+	h.runner.ApplyFunc = func(ctx context.Context, spec RunSpec, plan *Plan) (*ApplyResult, error) {
+		return nil, Errorf(KindFailed, "apply", errors.New("Error: boom"))
+	}
+	h.start()
+	eventually(t, "both stacks failed", func() bool {
+		return h.state("stacks/a").LastRun != nil && h.state("stacks/b").LastRun != nil
+	})
+	require.NoError(t, h.stop())
+	require.NoError(t, h.store.Close())
+
+	up := &recorder{}
+	h2 := newHarness(t, dir, Options{Alerts: up}).start()
+	eventually(t, "queued alerts delivered after the restart", func() bool { return len(up.kinds()) == 2 })
+	require.NoError(t, h2.stop())
+	assert.Equal(t, []EventKind{EventApplyFailed, EventApplyFailed}, up.kinds(), "no apply is retried at the same revision, so no new alert")
+}
+
+func TestShutdownLetsARunningApplyFinishWithinTheGrace(t *testing.T) {
+	h := newHarness(t, t.TempDir(), Options{ShutdownGrace: time.Minute})
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.runner.ApplyFunc = func(ctx context.Context, spec RunSpec, plan *Plan) (*ApplyResult, error) {
+		if spec.Stack.Name == "stacks/a" {
+			once.Do(func() { close(started) })
+			<-release // ignores ctx, like a Terraform apply that is almost done
+		}
+		return &ApplyResult{}, ctx.Err()
+	}
+	h.start()
+	<-started
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.stop() }()
+	close(release)
+	require.NoError(t, <-stopped)
+	assert.Equal(t, ResultSucceeded, h.state("stacks/a").LastRun.Result, "the apply finished and was recorded")
+}
+
+func TestShutdownInterruptsTerraformAfterTheGrace(t *testing.T) {
+	h := newHarness(t, t.TempDir(), Options{ShutdownGrace: 50 * time.Millisecond})
+	started := make(chan struct{})
+	var once sync.Once
+	h.runner.ApplyFunc = func(ctx context.Context, spec RunSpec, plan *Plan) (*ApplyResult, error) {
+		if spec.Stack.Name != "stacks/a" {
+			return &ApplyResult{}, nil
+		}
+		once.Do(func() { close(started) })
+		<-ctx.Done() // a long apply: only the interrupt ends it
+		return nil, Errorf(KindCanceled, "apply", ctx.Err())
+	}
+	h.start()
+	<-started
+	require.NoError(t, h.stop(), "Run returns nil after interrupting")
+	st := h.state("stacks/a")
+	require.NotNil(t, st.LastRun)
+	assert.Equal(t, ResultInterrupted, st.LastRun.Result)
+	assert.Empty(t, st.AppliedRev, "an interrupted apply is not recorded as applied")
+	inflight, err := h.store.InFlight(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, inflight, "the interrupted run was recorded as finished")
+}
+
+func TestTransientFailuresBackOffAndRetry(t *testing.T) {
+	h := newHarness(t, t.TempDir(), Options{})
+	var calls atomic.Int32
+	h.runner.PlanFunc = func(ctx context.Context, spec RunSpec) (*Plan, error) {
+		if spec.Stack.Name == "stacks/a" && calls.Add(1) == 1 {
+			return nil, Errorf(KindLocked, "plan", errors.New("Error acquiring the state lock"))
+		}
+		return &Plan{Complete: true}, nil
+	}
+	h.start()
+	eventually(t, "a failed once", func() bool { return h.state("stacks/a").Failures == 1 })
+	st := h.state("stacks/a")
+	assert.True(t, st.LastRun.Transient)
+	assert.WithinDuration(t, st.LastRun.Finished.Add(10*time.Second), st.RetryAt, time.Second, "a held lock is retried after a short wait")
+}
