@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -33,3 +34,9 @@ func fetchCount(m *Mirror) int {
 	defer m.mu.Unlock()
 	return m.fetches
 }
+
+// Eventually bounds for conditions reached by a background poller; generous, never a timing assertion.
+const (
+	timeoutForEventually = 30 * time.Second
+	pollEvery            = 10 * time.Millisecond
+)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -21,7 +22,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/filesystem"
-	"github.com/go-git/go-billy/v5/osfs"
 
 	"github.com/trueup/trueup/reconciler"
 )
@@ -86,7 +86,11 @@ func Open(ctx context.Context, opts Options) (*Mirror, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &Mirror{opts: opts, log: log}
-	m.storage = filesystem.NewStorageWithOptions(osfs.New(opts.Dir), cache.NewObjectLRUDefault(), filesystem.Options{})
+	// Packs stay open between reads (bounded: each fetch adds a pack) instead of being reopened for
+	// every object. ExclusiveAccess is deliberately off: with it, go-git v5.19 does not see objects
+	// of a pack it has just fetched (TestPollRefsMovingToKnownCommitsNeedNoFetch catches that).
+	m.storage = filesystem.NewStorageWithOptions(osfs.New(opts.Dir), cache.NewObjectLRUDefault(),
+		filesystem.Options{MaxOpenDescriptors: 64})
 	m.repo, err = gogit.Open(m.storage, nil)
 	if errors.Is(err, gogit.ErrRepositoryNotExists) {
 		m.repo, err = gogit.Init(m.storage, nil)
