@@ -15,9 +15,9 @@ import (
 
 // fakeSource is an in-memory repository: each revision is a MapFS.
 type fakeSource struct {
-	mu    sync.Mutex
-	head  Revision
-	trees map[Revision]fstest.MapFS
+	mu       sync.Mutex
+	head     Revision
+	trees    map[Revision]fstest.MapFS
 	PollFunc func(ctx context.Context) (Heads, error)
 }
 
