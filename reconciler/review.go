@@ -26,13 +26,18 @@ type BranchPlan struct {
 	HeldReason string `json:"held_reason,omitempty"`
 }
 
-// Report is the plan as one row and section of a pull request comment.
+// Report is the plan as one row and section of a pull request comment. A merge held for approval
+// shows as held, with the reason, until it is applied; Result itself stays what the reviewer saw.
 func (p BranchPlan) Report() StackReport {
-	return StackReport{
+	r := StackReport{
 		Stack: p.Stack, Revision: p.Revision, Result: p.Result,
 		Add: p.Add, Change: p.Change, Delete: p.Delete,
 		Rendered: p.Rendered, Error: p.Error, Applied: p.Applied, HeldReason: p.HeldReason,
 	}
+	if p.HeldReason != "" && p.Applied == nil {
+		r.Result = ResultHeld
+	}
+	return r
 }
 
 // ReviewDiff compares the plan shown on a pull request with the plan made at the merge commit. It

@@ -78,3 +78,42 @@ func isDir(path string) bool {
 	info, err := os.Stat(path)
 	return err == nil && info.IsDir()
 }
+
+// A merge whose plan differs from the one shown on the pull request (here the real world changed
+// after the review) is held, says why on the pull request, and is applied once approved.
+func TestPullRequestMergeHeldUntilApproved(t *testing.T) {
+	e := newPullsEnv(t, nil)
+	d := e.d
+
+	head := e.name(e.openPull(1, "a-v2", map[string]string{"stacks/a/main.tf": localStack(e.out, "a", "a-v2", "")}), "head")
+	e.waitBody(1, "the plan of #1", func(b string) bool { return strings.Contains(b, "✅ planned") })
+	assert.Equal(t, "+1 ~0 -1", lastStatus(e.stackStatuses(head)["trueup/stacks/a"]).Description, "a content change replaces the file")
+
+	// Someone deletes the file by hand: the merge would now create it, not replace it as reviewed.
+	require.NoError(t, os.Remove(filepath.Join(e.out, "a.txt")))
+	// GitHub pushes main before its API reports the merge.
+	merge := e.name(e.remote.Merge("a-v2", "Merge #1"), "merge")
+
+	d.waitFor("the apply held", func() bool {
+		return d.logs.count("apply held: the merged plan differs from the reviewed one", "stack", "stacks/a", "rev", merge.Short()) == 1
+	})
+	body := e.waitBody(1, "the hold shown on #1", func(b string) bool { return strings.Contains(b, "⏸ held") })
+	assertGolden(t, "held", e.normalise(body))
+	assert.Contains(t, body, "local_file.main: reviewed replace, now create")
+	assert.NoFileExists(t, filepath.Join(e.out, "a.txt"), "nothing applied while held")
+	e.gh.MergePull(1, merge)
+
+	code, reply := e.approve("stacks/a", "0000000")
+	assert.Equal(t, 409, code, "only the held revision can be approved: %s", reply)
+	code, reply = e.approve("stacks/a", merge)
+	require.Equal(t, 200, code, reply)
+
+	d.waitFor("the approved merge applied", func() bool {
+		return d.logs.count("apply finished", "stack", "stacks/a", "rev", merge.Short()) == 1
+	})
+	assert.Equal(t, "a-v2", readFile(t, filepath.Join(e.out, "a.txt")))
+	body = e.waitBody(1, "the apply shown on #1", func(b string) bool { return strings.Contains(b, "✅ applied") })
+	assertGolden(t, "held_then_approved", e.normalise(body))
+	assert.Len(t, e.gh.Comments(1), 1)
+	assert.Zero(t, d.logs.count("apply started", "stack", "stacks/b", "rev", merge.Short()), "stacks/b is not affected")
+}
