@@ -16,12 +16,19 @@ import (
 )
 
 // TestConcurrentUse runs Poll, Tree reads, Changed, MergeBase and Checkout at once while the remote
-// moves; `go test -race` checks that the mirror's locking holds.
+// moves; `go test -race` checks that the mirror's locking holds, also while polls repack the mirror
+// and replace its storage under readers.
 func TestConcurrentUse(t *testing.T) {
+	t.Run("no repack", func(t *testing.T) { concurrentUse(t, defaultRepackAbove) })
+	t.Run("repack after every fetch", func(t *testing.T) { concurrentUse(t, 1) })
+}
+
+func concurrentUse(t *testing.T, repackAbove int) {
 	ctx := context.Background()
 	remote := gittest.NewRemote(t)
 	first := remote.CommitAndPush("first", map[string]string{"a/main.tf": "1", "b/main.tf": "1", "link.tf": "symlink:a/main.tf"})
 	m := polled(t, remote)
+	m.repackAbove = repackAbove
 	fsys, err := m.Tree(ctx, first)
 	require.NoError(t, err)
 
@@ -92,5 +99,8 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		assert.NoError(t, err)
+	}
+	if repackAbove == 1 {
+		assert.Positive(t, repackCount(m))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -43,7 +44,8 @@ type Options struct {
 	// TokenFunc supplies a fresh https token for each remote operation (a GitHub App installation
 	// token that expires). It takes precedence over Token.
 	TokenFunc func(ctx context.Context) (string, error)
-	// Logger receives debug lines about fetches; nil discards them.
+	// Logger receives debug lines about fetches, an info line per repack of the mirror's pack
+	// files and warnings when one fails; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -58,7 +60,16 @@ type Mirror struct {
 	repo    *gogit.Repository
 	remote  *gogit.Remote
 	fetches int // how many fetches went to the remote; tests assert on it
+	repacks int // how many repacks were attempted; tests assert on it
+
+	// repackAbove is how many pack files the mirror may hold before a poll that fetched repacks
+	// them into one. gitPath is the git CLI that repacks; "" repacks with go-git.
+	repackAbove int
+	gitPath     string
 }
+
+// defaultRepackAbove bounds the packs every object lookup may have to search: each fetch adds one.
+const defaultRepackAbove = 32
 
 var _ reconciler.Source = (*Mirror)(nil)
 
@@ -85,12 +96,11 @@ func Open(ctx context.Context, opts Options) (*Mirror, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := &Mirror{opts: opts, log: log}
-	// Packs stay open between reads (bounded: each fetch adds a pack) instead of being reopened for
-	// every object. ExclusiveAccess is deliberately off: with it, go-git v5.19 does not see objects
-	// of a pack it has just fetched (TestPollRefsMovingToKnownCommitsNeedNoFetch catches that).
-	m.storage = filesystem.NewStorageWithOptions(osfs.New(opts.Dir), cache.NewObjectLRUDefault(),
-		filesystem.Options{MaxOpenDescriptors: 64})
+	m := &Mirror{opts: opts, log: log, repackAbove: defaultRepackAbove}
+	if m.gitPath, err = exec.LookPath("git"); err != nil {
+		m.gitPath = "" // go-git repacks, more slowly
+	}
+	m.storage = newStorage(opts.Dir)
 	m.repo, err = gogit.Open(m.storage, nil)
 	if errors.Is(err, gogit.ErrRepositoryNotExists) {
 		m.repo, err = gogit.Init(m.storage, nil)
@@ -105,6 +115,15 @@ func Open(ctx context.Context, opts Options) (*Mirror, error) {
 	// and nothing but this process fetches into the mirror.
 	m.remote = gogit.NewRemote(m.storage, &config.RemoteConfig{Name: "origin", URLs: []string{url}})
 	return m, nil
+}
+
+// newStorage returns go-git's storage of the bare repository in dir.
+func newStorage(dir string) *filesystem.Storage {
+	// Packs stay open between reads (bounded: polls repack beyond repackAbove packs) instead of being
+	// reopened for every object. ExclusiveAccess is deliberately off: with it, go-git v5.19 does not see
+	// objects of a pack it has just fetched (TestPollRefsMovingToKnownCommitsNeedNoFetch catches that).
+	return filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
+		filesystem.Options{MaxOpenDescriptors: 64})
 }
 
 // normalizeURL makes a relative local path absolute (the file transport needs one) and leaves URLs alone.

@@ -25,7 +25,8 @@ var fetchSpecs = []config.RefSpec{
 // Poll lists the remote's refs (no objects are transferred), compares them with the mirror's, and
 // fetches only when a ref points at a commit the mirror lacks. Refs that moved to commits the
 // mirror already has are updated in place; branches and pull heads gone from the remote are
-// pruned. Heads are read back from the mirror, so they only name commits it holds.
+// pruned. Heads are read back from the mirror, so they only name commits it holds. A poll that
+// fetched repacks the mirror when fetches have left too many pack files (see maintainPacks).
 // An unreachable remote is a KindTransient error and leaves the mirror as it was.
 func (m *Mirror) Poll(ctx context.Context) (reconciler.Heads, error) {
 	auth, err := m.auth(ctx)
@@ -86,6 +87,9 @@ func (m *Mirror) Poll(ctx context.Context) (reconciler.Heads, error) {
 		}
 		m.log.Debug("pruned ref gone from the remote", "ref", name.String())
 		delete(local, name)
+	}
+	if missing {
+		m.maintainPacks(ctx)
 	}
 	return headsOf(local), nil
 }
