@@ -1,15 +1,20 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/trueup/trueup/git/github/githubtest"
+	"github.com/trueup/trueup/reconciler"
 )
 
 // A pull request gets one living comment and a status per affected stack; a new commit edits that
@@ -116,4 +121,103 @@ func TestPullRequestMergeHeldUntilApproved(t *testing.T) {
 	assertGolden(t, "held_then_approved", e.normalise(body))
 	assert.Len(t, e.gh.Comments(1), 1)
 	assert.Zero(t, d.logs.count("apply started", "stack", "stacks/b", "rev", merge.Short()), "stacks/b is not affected")
+}
+
+// Webhooks wake trueup only when GitHub signed them, and a redelivery does not run anything twice.
+// Polling is slowed to an hour so that only webhooks can make trueup look at the pull request.
+func TestPullRequestWebhooks(t *testing.T) {
+	e := newPullsEnv(t, func(cfg *Config) { cfg.Repo.PollInterval = time.Hour })
+	d := e.d
+	head1 := e.openPull(1, "add-extra", map[string]string{"stacks/a/extra.tf": e.extraFile("a", "extra-v1")})
+	listed := e.gh.CountRequests("GET", "/repos/acme/infra/pulls")
+	opened := pullEvent("opened", 1, "add-extra", head1)
+
+	code, reply := e.post("/webhooks/github", githubtest.SignedRequest("not-the-secret", "pull_request", "delivery-1", opened))
+	assert.Equal(t, http.StatusUnauthorized, code, reply)
+	code, reply = e.post("/webhooks/github", githubtest.UnsignedRequest("pull_request", "delivery-1", opened))
+	assert.Equal(t, http.StatusUnauthorized, code, reply)
+	// Nothing to wait for when nothing happens: give a wrongly woken poll time to show up.
+	time.Sleep(time.Second)
+	assert.Equal(t, listed, e.gh.CountRequests("GET", "/repos/acme/infra/pulls"), "a refused webhook does not poll")
+	assert.Zero(t, d.logs.count("branch moved", "target", "pr-1"))
+
+	// The same delivery id signed properly is accepted: refused deliveries are not remembered.
+	code, reply = e.post("/webhooks/github", githubtest.SignedRequest(testWebhookSecret, "pull_request", "delivery-1", opened))
+	assert.Equal(t, http.StatusAccepted, code, reply)
+	d.waitFor("#1 planned", func() bool { return d.logs.count("plan finished", "target", "pr-1", "rev", head1.Short()) == 1 })
+	code, reply = e.post("/webhooks/github", githubtest.SignedRequest(testWebhookSecret, "pull_request", "delivery-1", opened))
+	assert.Equal(t, http.StatusOK, code, reply)
+	assert.Contains(t, reply, "duplicate")
+
+	// A new commit, announced by a new delivery, is planned; the duplicate ran nothing.
+	head2 := e.pushToPull(1, "add-extra", map[string]string{"stacks/a/extra.tf": e.extraFile("a", "extra-v2")})
+	code, reply = e.post("/webhooks/github", githubtest.SignedRequest(testWebhookSecret, "pull_request", "delivery-2", pullEvent("synchronize", 1, "add-extra", head2)))
+	assert.Equal(t, http.StatusAccepted, code, reply)
+	d.waitFor("the new head planned", func() bool { return d.logs.count("plan finished", "target", "pr-1", "rev", head2.Short()) == 1 })
+	assert.Equal(t, 1, e.plansStarted("pr-1", head1), "one plan for the first head, however often it was announced")
+	assert.Equal(t, 1, e.plansStarted("pr-1", head2))
+	assert.Equal(t, 1, d.logs.count("duplicate webhook delivery", "delivery", "delivery-1"))
+	assert.Len(t, e.gh.Comments(1), 1)
+}
+
+// A pull request from a fork is not planned, and its comment says why.
+func TestPullRequestFromForkIsNotPlanned(t *testing.T) {
+	e := newPullsEnv(t, nil)
+	d := e.d
+	// The fork's commit reaches the repository only as refs/pull/2/head, as on GitHub.
+	head := e.name(e.commitOnBranch("fork-main", "contributor's change", map[string]string{"stacks/a/extra.tf": e.extraFile("a", "from a fork")}), "fork")
+	e.gh.AddPull(reconciler.PullRequest{Number: 2, Title: "fork", HeadBranch: "main", Head: head, Fork: true})
+	e.remote.SetPullRef(2, head)
+
+	body := e.waitBody(2, "the fork's comment", func(b string) bool { return strings.Contains(b, "fork") })
+	assertGolden(t, "fork", e.normalise(body))
+	assert.Equal(t, 1, d.logs.count("pull request from a fork: not planned (github.allow_forks is false)", "pr", "2"))
+	assert.Zero(t, d.logs.count("plan started", "target", "pr-2"))
+	assert.Empty(t, e.gh.Statuses(string(head)), "no status: nothing ran")
+	assert.NoFileExists(t, filepath.Join(e.out, "a-extra.txt"))
+	assert.False(t, isDir(filepath.Join(e.cfg.DataDir, "work", "pr-2")), "the fork's code was never checked out")
+}
+
+// Closing a pull request without merging removes its workdirs and applies nothing.
+func TestClosedPullRequestIsCleanedUp(t *testing.T) {
+	e := newPullsEnv(t, nil)
+	d := e.d
+	head := e.openPull(3, "b-v2", map[string]string{"stacks/b/main.tf": localStack(e.out, "b", "b-v2", "")})
+	d.waitFor("#3 planned", func() bool { return d.logs.count("plan finished", "target", "pr-3", "rev", head.Short()) == 1 })
+	work := filepath.Join(e.cfg.DataDir, "work", "pr-3")
+	require.True(t, isDir(work), "the plan ran in %s", work)
+
+	e.gh.UpdatePull(3, func(p *reconciler.PullRequest) { p.State = "closed" })
+	d.waitFor("#3 cleaned up", func() bool { return d.logs.count("target cleaned up", "target", "pr-3") == 1 })
+	assert.False(t, isDir(work), "workdir removed")
+	assert.False(t, isDir(filepath.Join(e.cfg.DataDir, "tfdata", "pr-3")), "Terraform data dir removed")
+	assert.Zero(t, d.logs.count("pull request merged"))
+	assert.Equal(t, "b-v1", readFile(t, filepath.Join(e.out, "b.txt")), "nothing applied")
+}
+
+// A plan too long for one GitHub comment is split into balanced parts that each fit.
+func TestPullRequestHugePlanIsSplit(t *testing.T) {
+	e := newPullsEnv(t, nil)
+	var content strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&content, "line %04d %s\n", i, strings.Repeat("x", 60))
+	}
+	require.Greater(t, content.Len(), 70000)
+	head := e.name(e.openPull(4, "huge", map[string]string{"stacks/b/extra.tf": e.extraFile("b", content.String())}), "head")
+
+	e.waitBody(4, "the plan of #4", func(b string) bool { return strings.Contains(b, "line 0999") })
+	comments := e.gh.Comments(4)
+	require.Len(t, comments, 2, "70,000 characters of plan take two comments")
+	var shape strings.Builder
+	for i, c := range comments {
+		assert.LessOrEqual(t, utf8.RuneCountInString(c.Body), 65536, "part %d fits GitHub's limit", i+1)
+		assertBalanced(t, c.Body)
+		lines := strings.Split(c.Body, "\n")
+		fmt.Fprintf(&shape, "=== comment %d: first lines\n%s\n=== comment %d: last lines\n%s\n",
+			i+1, strings.Join(lines[:min(14, len(lines))], "\n"), i+1, strings.Join(lines[max(len(lines)-6, 0):], "\n"))
+	}
+	assert.Contains(t, comments[0].Body, "line 0000")
+	assert.True(t, strings.HasPrefix(comments[1].Body, "<!-- trueup:plan pr=4 part=2 -->\n(continued, part 2 of 2)"), comments[1].Body[:100])
+	assertGolden(t, "huge_plan_shape", e.normalise(shape.String()))
+	assert.Equal(t, "+1 ~0 -0", lastStatus(e.stackStatuses(head)["trueup/stacks/b"]).Description)
 }
