@@ -52,15 +52,17 @@ func (r *Reconciler) observePulls(ctx context.Context) ([]PullRequest, bool) {
 // observeTargets plans branches and open pull requests whose heads moved.
 func (r *Reconciler) observeTargets(ctx context.Context, heads Heads, pulls []PullRequest) {
 	targets := map[string]target{}
+	waiting := map[string]bool{} // open pull requests whose new head is not fetched yet
 	prBranches := map[string]bool{}
 	for _, pr := range pulls {
 		if !pr.Fork {
 			prBranches[pr.HeadBranch] = true
 		}
-		if _, fetched := heads.Pulls[pr.Number]; !fetched && heads.Pulls != nil {
-			if rev, ok := heads.Branches[pr.HeadBranch]; !ok || rev != pr.Head {
-				continue // its head is not fetched yet; the next poll has it
-			}
+		if !headFetched(heads, pr) {
+			// The forge can announce a head before git serves it: planning it now would fail to read
+			// it and never retry. The next poll has it; until then the pull request keeps its plans.
+			waiting[pullTarget(pr.Number)] = true
+			continue
 		}
 		pr := pr
 		targets[pullTarget(pr.Number)] = target{Name: pullTarget(pr.Number), Head: pr.Head, Pull: &pr}
@@ -75,7 +77,7 @@ func (r *Reconciler) observeTargets(ctx context.Context, heads Heads, pulls []Pu
 	r.mu.Lock()
 	var gone []string
 	for name := range r.targets {
-		if _, ok := targets[name]; !ok {
+		if _, ok := targets[name]; !ok && !waiting[name] {
 			gone = append(gone, name)
 		}
 	}
@@ -99,6 +101,19 @@ func (r *Reconciler) observeTargets(ctx context.Context, heads Heads, pulls []Pu
 	for _, t := range moved {
 		r.startTarget(ctx, t, mainHead)
 	}
+}
+
+// headFetched reports whether the polled refs hold pr's head: as refs/pull/N/head, or (for a branch of
+// the repository itself) as its branch. Without pull refs from the source, the forge is trusted.
+func headFetched(heads Heads, pr PullRequest) bool {
+	if heads.Pulls == nil {
+		return true
+	}
+	if heads.Pulls[pr.Number] == pr.Head {
+		return true
+	}
+	rev, ok := heads.Branches[pr.HeadBranch]
+	return !pr.Fork && ok && rev == pr.Head
 }
 
 // closeGonePulls finds the pull requests trueup planned that are no longer open, records merges, and
@@ -135,7 +150,13 @@ func (r *Reconciler) closeGonePulls(ctx context.Context, open []PullRequest) boo
 // detectMerges records head as the merge of a pull request that the forge still lists as open but
 // whose head main now contains (a merge commit or a fast-forward seen before the forge caught up), so
 // its apply is still compared with the reviewed plan.
+//
+// Only a head that this move brought in counts: a pull request whose head main already contained (the
+// forge has not yet caught up with its merge) does not turn later direct pushes into its merges.
 func (r *Reconciler) detectMerges(ctx context.Context, head Revision, open []PullRequest) {
+	r.mu.Lock()
+	prev := r.head // main's previous head: observeHead has not loaded the new one yet
+	r.mu.Unlock()
 	for _, pr := range open {
 		if pr.Fork && !r.opts.AllowForks {
 			continue
@@ -143,6 +164,11 @@ func (r *Reconciler) detectMerges(ctx context.Context, head Revision, open []Pul
 		base, err := r.src.MergeBase(ctx, head, pr.Head)
 		if err != nil || base != pr.Head {
 			continue
+		}
+		if prev != "" && prev != head {
+			if base, err := r.src.MergeBase(ctx, prev, pr.Head); err == nil && base == pr.Head {
+				continue
+			}
 		}
 		if _, err := r.store.Get(ctx, bucketPulls, strconv.Itoa(pr.Number)); err != nil {
 			continue // never planned by trueup: nothing was reviewed through it
@@ -180,6 +206,11 @@ func (r *Reconciler) dropTarget(ctx context.Context, name string, dropPlans bool
 			r.log.Warn("clean up workdir", "target", name, "err", err)
 		}
 	}
+	// The plan records of a pull request are rewritten under its lock, so that stripping them here
+	// cannot undo an apply result that recordMergeResult is writing at the same time.
+	lock := r.targetLock(name)
+	lock.Lock()
+	defer lock.Unlock()
 	plans, err := r.store.List(ctx, bucketPlans)
 	if err != nil {
 		r.log.Error("read plans", "err", err)
@@ -368,15 +399,11 @@ func (r *Reconciler) publish(ctx context.Context, name string) {
 	if ok {
 		t = *tp
 	}
-	lock := r.publishLocks[name]
-	if lock == nil {
-		lock = &sync.Mutex{}
-		r.publishLocks[name] = lock
-	}
 	r.mu.Unlock()
 	if !ok || t.Pull == nil {
 		return
 	}
+	lock := r.targetLock(name)
 	lock.Lock()
 	defer lock.Unlock()
 	report := PullReport{Number: t.Pull.Number, Head: t.Head}
@@ -397,6 +424,18 @@ func (r *Reconciler) publish(ctx context.Context, name string) {
 		report.Stacks = append(report.Stacks, p.Report())
 	}
 	r.comment(ctx, report)
+}
+
+// targetLock serialises the comment and the plan-record rewrites of one branch or pull request.
+func (r *Reconciler) targetLock(name string) *sync.Mutex {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lock := r.publishLocks[name]
+	if lock == nil {
+		lock = &sync.Mutex{}
+		r.publishLocks[name] = lock
+	}
+	return lock
 }
 
 func (r *Reconciler) comment(ctx context.Context, report PullReport) {
@@ -440,6 +479,9 @@ func (r *Reconciler) recordMergeResult(ctx context.Context, pr int, stack string
 	if r.opts.Forge == nil {
 		return
 	}
+	lock := r.targetLock(pullTarget(pr))
+	lock.Lock()
+	defer lock.Unlock()
 	p, err := r.getPlan(ctx, pullTarget(pr), stack)
 	if err != nil {
 		p = BranchPlan{Target: pullTarget(pr), Stack: stack, Revision: run.Revision, Result: ResultRunning, Time: run.Started}
