@@ -201,11 +201,7 @@ func (r *Reconciler) dropTarget(ctx context.Context, name string, dropPlans bool
 	r.mu.Lock()
 	delete(r.targets, name)
 	r.mu.Unlock()
-	for _, dir := range []string{"work", "tfdata"} {
-		if err := os.RemoveAll(filepath.Join(r.opts.DataDir, dir, Slug(name))); err != nil {
-			r.log.Warn("clean up workdir", "target", name, "err", err)
-		}
-	}
+	r.removeWorkdirs(name)
 	// The plan records of a pull request are rewritten under its lock, so that stripping them here
 	// cannot undo an apply result that recordMergeResult is writing at the same time.
 	lock := r.targetLock(name)
@@ -234,6 +230,23 @@ func (r *Reconciler) dropTarget(ctx context.Context, name string, dropPlans bool
 		_ = r.store.Delete(ctx, bucketPulls, n)
 	}
 	r.log.Debug("target cleaned up", "target", name)
+}
+
+// removeWorkdirs removes a branch or pull request's checkouts and Terraform data dirs.
+func (r *Reconciler) removeWorkdirs(name string) {
+	for _, dir := range []string{"work", "tfdata"} {
+		if err := os.RemoveAll(filepath.Join(r.opts.DataDir, dir, Slug(name))); err != nil {
+			r.log.Warn("clean up workdir", "target", name, "err", err)
+		}
+	}
+}
+
+// targetGone reports whether a branch or pull request is no longer followed.
+func (r *Reconciler) targetGone(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.targets[name]
+	return !ok
 }
 
 // startTarget works out which stacks a branch or pull request affects and queues their plans.
@@ -321,6 +334,16 @@ func (r *Reconciler) planTarget(ctx context.Context, k Key) {
 	plan, err := r.planFor(ctx, spec, pr)
 	now := r.opts.Now()
 	run.Finished = now
+	if r.targetGone(t.Name) {
+		// Closed or merged while planning: a plan nobody was shown must not become the reviewed one,
+		// and what Terraform wrote after the cleanup must not stay behind.
+		run.Result = ResultInterrupted
+		run.Error = "the branch or pull request closed while it was planned"
+		r.finishRun(ctx, run)
+		r.removeWorkdirs(t.Name)
+		log.Info("plan discarded: the branch or pull request closed while it ran")
+		return
+	}
 	bp := BranchPlan{Target: t.Name, Stack: stack.Name, Revision: t.Head, Time: now}
 	switch {
 	case err == nil:

@@ -2,9 +2,11 @@ package reconciler_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -290,4 +292,40 @@ func TestBranchPlanReportShowsAHoldUntilApplied(t *testing.T) {
 	assert.Equal(t, plan.HeldReason, held.HeldReason)
 	plan.HeldReason, plan.Applied = "", &RunRecord{Result: ResultSucceeded}
 	assert.Equal(t, ResultSucceeded, plan.Report().Result, "applied after approval")
+}
+
+// A pull request closed while its plan runs keeps no plan record and no workdir.
+func TestPullClosedWhilePlanningLeavesNothingBehind(t *testing.T) {
+	p := newPullsHarness(t)
+	planning, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	p.runner.PlanFunc = func(ctx context.Context, spec RunSpec) (*Plan, error) {
+		if strings.Contains(spec.Workdir, "pr-1") {
+			once.Do(func() { close(planning) })
+			<-release
+			// Terraform writes into its dirs after trueup cleaned them up.
+			assert.NoError(t, os.MkdirAll(filepath.Join(spec.DataDir, "providers"), 0o755))
+		}
+		return &Plan{Complete: true, Changes: []ResourceChange{{Address: "local_file.a", Action: ActionCreate}}}, nil
+	}
+	r1 := p.dag.add("r1", pullBase)
+	p1 := p.dag.add("p1", withFile(pullBase, "stacks/a/main.tf", "a2"), r1)
+	p.dag.set(map[string]Revision{"main": r1, "feature": p1, "pull/1": p1})
+	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p1, Base: "main", State: "open"})
+	p.start()
+	<-planning
+	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p1, Base: "main", State: "closed"})
+	eventually(t, "#1 forgotten", func() bool {
+		_, err := p.store.Get(context.Background(), "pulls", "1")
+		return errors.Is(err, ErrNotFound)
+	})
+	close(release)
+	eventually(t, "the plan run finished", func() bool {
+		inflight, err := p.store.InFlight(context.Background())
+		return err == nil && len(inflight) == 0
+	})
+	_, err := p.store.Get(context.Background(), "plans", "pr-1/stacks/a")
+	assert.ErrorIs(t, err, ErrNotFound, "no plan record for a closed pull request")
+	assert.NoDirExists(t, filepath.Join(p.dir, "tfdata", "pr-1"))
+	assert.NoDirExists(t, filepath.Join(p.dir, "work", "pr-1"))
 }
