@@ -1,0 +1,126 @@
+// Command trueup-bench measures the trueup daemon from outside: it builds synthetic infrastructure
+// repositories of local_file stacks with shared modules, runs the real daemon binary (bin/trueup)
+// against them with the real Terraform from `make tools`, and drives it the way GitHub and an
+// operator would (signed webhooks, the HTTP API, a stub GitHub API). It prints a table and writes
+// .bench/results.json, whose keys are a contract (see docs/BENCHMARKS.md).
+//
+// It is run by `make bench` and is not part of `make test`: it takes minutes and its numbers
+// depend on the machine.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// scenarioNames are the scenarios in the order they run.
+var scenarioNames = []string{"drift_sweep", "merge_apply", "memory", "git_poll", "parallel_init"}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "trueup-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("trueup-bench", flag.ContinueOnError)
+	only := fs.String("only", "", "comma-separated scenarios to run (default all): "+strings.Join(scenarioNames, ", ")+
+		" (merge_apply also measures module_fanout and pr_comment)")
+	reps := fs.Int("reps", 3, "repetitions of the timed scenarios (the median is reported)")
+	keep := fs.Bool("keep", false, "keep the scratch directory (repositories, data dirs, daemon logs)")
+	out := fs.String("out", ".bench/results.json", "where to write the results, relative to the module root")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	env, err := newEnv(root, *keep)
+	if err != nil {
+		return err
+	}
+	defer env.cleanup()
+
+	selected := scenarioNames
+	if *only != "" {
+		selected = strings.Split(*only, ",")
+		for _, s := range selected {
+			if !slices.Contains(scenarioNames, s) {
+				return fmt.Errorf("unknown scenario %q (have %s)", s, strings.Join(scenarioNames, ", "))
+			}
+		}
+	}
+	res := newResults(env.machine)
+	start := time.Now()
+	env.logf("scratch directory %s", env.scratch)
+	for _, name := range selected {
+		if ctx.Err() != nil {
+			break
+		}
+		t0 := time.Now()
+		env.logf("== %s", name)
+		res.ran[name] = true
+		var err error
+		switch name {
+		case "drift_sweep":
+			err = benchDriftSweep(ctx, env, *reps, res)
+		case "merge_apply":
+			err = benchMerge(ctx, env, *reps, res)
+		case "memory":
+			err = benchMemory(ctx, env, res)
+		case "git_poll":
+			err = benchGitPoll(ctx, env, *reps, res)
+		case "parallel_init":
+			err = benchParallelInit(ctx, env, res)
+		}
+		if err != nil {
+			res.fail(name, err)
+			env.logf("%s failed: %v", name, err)
+		}
+		env.logf("== %s done in %s", name, time.Since(t0).Round(time.Second))
+	}
+	res.Details.TotalSeconds = time.Since(start).Seconds()
+	path := filepath.Join(root, *out)
+	if err := res.write(path); err != nil {
+		return err
+	}
+	fmt.Println()
+	res.printTable(os.Stdout)
+	fmt.Printf("\nresults written to %s (total %s)\n", path, time.Since(start).Round(time.Second))
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	return nil
+}
+
+// moduleRoot walks up from the working directory to the directory holding go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: run from the trueup checkout")
+		}
+		dir = parent
+	}
+}
