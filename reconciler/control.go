@@ -134,6 +134,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string) error {
 func (r *Reconciler) Approve(ctx context.Context, name string, rev string) (Revision, error) {
 	st, err := r.store.Stack(ctx, name)
 	if errors.Is(err, ErrNotFound) {
+		r.mu.Lock()
+		_, inLayout := r.layout.Stack(name)
+		r.mu.Unlock()
+		if inLayout {
+			// A stack of the repository that never ran has no state yet, and nothing held: the API
+			// lists it, so "not found" would contradict GET /api/v1/stacks.
+			return "", fmt.Errorf("%w: no apply of %s is held", ErrConflict, name)
+		}
 		return "", fmt.Errorf("stack %q: %w", name, ErrNotFound)
 	}
 	if err != nil {

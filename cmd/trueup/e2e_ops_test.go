@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -317,4 +321,133 @@ func TestOpsVersionAndHelp(t *testing.T) {
 	code, stdout, _ = runOps(t, "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "Run \"trueup COMMAND --help\"")
+}
+
+// opsSlowRepo pushes a repository with one stack, stacks/slow, whose apply runs command.
+func opsSlowRepo(t *testing.T, command string) *gittest.Remote {
+	remote := gittest.NewRemote(t)
+	remote.CommitAndPush("a slow stack", map[string]string{"stacks/slow/main.tf": opsSlowStack(command)})
+	return remote
+}
+
+func TestOpsCrashMidApplyIsShownAlertedAndRedone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: real binary, git and Terraform")
+	}
+	work := t.TempDir()
+	started, gate := filepath.Join(work, "started"), filepath.Join(work, "gate")
+	require.NoError(t, os.WriteFile(gate, nil, 0o600))
+	// The apply hangs while the gate file exists, so the restarted daemon's re-run finishes.
+	remote := opsSlowRepo(t, fmt.Sprintf("touch %q; if [ -e %q ]; then exec sleep 60; fi", started, gate))
+	dataDir := filepath.Join(work, "data")
+	firstDir, secondDir := filepath.Join(work, "first"), filepath.Join(work, "second")
+	require.NoError(t, os.Mkdir(firstDir, 0o700))
+	require.NoError(t, os.Mkdir(secondDir, 0o700))
+	t.Setenv(opsTokenEnv, opsToken)
+	config := opsConfigFile(t, firstDir, remote.URL(), dataDir, 30*time.Second, "api:\n  token_env: "+opsTokenEnv+"\n")
+
+	first := opsStartTrueup(t, config)
+	base := first.url()
+	first.waitFor("the apply to hang in its provisioner", func() bool { return opsExists(started) })
+	st := opsStack(t, base, "stacks/slow")
+	assert.True(t, st.Running, "the stack shows as running")
+	// Its first run has not finished, yet the stack exists: approving it is a conflict, not "not found".
+	code, _, reply := opsPost(t, base+"/api/v1/stacks/stacks/slow/approve", opsToken, `{"revision":"`+string(remote.Rev("main"))+`"}`)
+	assert.Equal(t, http.StatusConflict, code, reply)
+	assert.Contains(t, opsErrorBody(t, reply), "no apply of stacks/slow is held")
+
+	// A second trueup on the same data dir is refused while the first runs.
+	second := exec.Command(opsBinary(t), "run", "--config", config)
+	output, err := second.CombinedOutput()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr, "%s", output)
+	assert.Equal(t, 1, exitErr.ExitCode())
+	assert.Contains(t, string(output), "data dir "+dataDir+" is in use by another trueup")
+
+	// Crash: trueup and its Terraform die at once, mid-apply.
+	first.killGroup()
+	assert.Equal(t, -1, first.exitCode(), "killed by a signal")
+	require.NoError(t, os.Remove(gate))
+
+	slack := newOpsSlack(t)
+	config = opsConfigFile(t, secondDir, remote.URL(), dataDir, 30*time.Second, "slack:\n  webhook_url_env: SLACK_WEBHOOK_URL\n")
+	restarted := opsStartTrueup(t, config, "SLACK_WEBHOOK_URL="+slack.URL+"/services/T0/B0/ops")
+	base = restarted.url()
+	head := remote.Rev("main")
+	sawInterrupted := false
+	restarted.waitFor("the apply re-done", func() bool {
+		s := opsStack(t, base, "stacks/slow")
+		if s.LastRun != nil && s.LastRun.Result == reconciler.ResultInterrupted {
+			sawInterrupted = true
+		}
+		return s.AppliedRev == head && s.LastRun != nil && s.LastRun.Result == reconciler.ResultSucceeded
+	})
+	t.Logf("saw last_run.result interrupted in /api/v1/stacks: %v", sawInterrupted)
+	interrupted := restarted.logs.entries("run was interrupted when trueup last stopped", "stack", "stacks/slow")
+	require.Len(t, interrupted, 1)
+	assert.Equal(t, "apply", interrupted[0]["kind"])
+	assert.Equal(t, head.Short(), interrupted[0]["rev"])
+	assert.Equal(t, 1, restarted.logs.count("apply finished", "stack", "stacks/slow", "result", "succeeded"))
+	restarted.waitFor("Slack told of the interrupted run", func() bool {
+		return len(slack.containing("stacks/slow", "run interrupted")) > 0
+	})
+	msg := slack.containing("stacks/slow", "run interrupted")
+	assert.Len(t, msg, 1, "one alert for one interrupted run")
+	assert.Contains(t, msg[0], head.Short())
+
+	// The interrupted run is in the store's history: metrics count it after the restart.
+	samples, _ := opsScrape(t, base)
+	assert.Equal(t, 1.0, samples[`trueup_runs_total{kind="apply",result="interrupted",stack="stacks/slow"}`])
+	assert.Equal(t, 1.0, samples[`trueup_runs_total{kind="apply",result="succeeded",stack="stacks/slow"}`])
+
+	restarted.signal(syscall.SIGTERM)
+	assert.Equal(t, 0, restarted.exitCode())
+}
+
+func TestOpsShutdownLetsAnApplyFinishWithinTheGracePeriod(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: real binary, git and Terraform")
+	}
+	work := t.TempDir()
+	started, finished := filepath.Join(work, "started"), filepath.Join(work, "finished")
+	remote := opsSlowRepo(t, fmt.Sprintf("touch %q; sleep 5; touch %q", started, finished))
+	p := opsStartTrueup(t, opsConfigFile(t, work, remote.URL(), filepath.Join(work, "data"), 30*time.Second, ""))
+	p.waitFor("the apply in its provisioner", func() bool { return opsExists(started) })
+
+	p.signal(syscall.SIGTERM)
+	assert.Equal(t, 0, p.exitCode())
+	assert.True(t, opsExists(finished), "the provisioner ran to its end")
+	shutdown := opsLogIndex(p.logs, "shutting down: no new runs; waiting for running ones")
+	applied := opsLogIndex(p.logs, "apply finished", "stack", "stacks/slow", "result", "succeeded")
+	stopped := opsLogIndex(p.logs, "stopped")
+	require.NotEqual(t, -1, shutdown)
+	require.NotEqual(t, -1, applied, "the apply finished")
+	assert.Less(t, shutdown, applied, "the apply finished after the shutdown began")
+	assert.Less(t, applied, stopped)
+	assert.Equal(t, -1, opsLogIndex(p.logs, "shutdown grace period over: interrupting Terraform"))
+}
+
+func TestOpsShutdownInterruptsTerraformAfterTheGracePeriod(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: real binary, git and Terraform")
+	}
+	work := t.TempDir()
+	started, finished := filepath.Join(work, "started"), filepath.Join(work, "finished")
+	remote := opsSlowRepo(t, fmt.Sprintf("touch %q; sleep 60; touch %q", started, finished))
+	p := opsStartTrueup(t, opsConfigFile(t, work, remote.URL(), filepath.Join(work, "data"), time.Second, ""))
+	p.waitFor("the apply in its provisioner", func() bool { return opsExists(started) })
+
+	p.signal(syscall.SIGTERM)
+	assert.Equal(t, 0, p.exitCode())
+	assert.False(t, opsExists(finished), "Terraform was interrupted before the provisioner ended")
+	shutdown := opsLogIndex(p.logs, "shutting down: no new runs; waiting for running ones")
+	graceOver := opsLogIndex(p.logs, "shutdown grace period over: interrupting Terraform")
+	interrupted := opsLogIndex(p.logs, "apply interrupted by shutdown; it runs again at the next start", "stack", "stacks/slow")
+	stopped := opsLogIndex(p.logs, "stopped")
+	require.NotEqual(t, -1, graceOver)
+	require.NotEqual(t, -1, interrupted, "the apply is recorded as interrupted")
+	assert.Less(t, shutdown, graceOver)
+	assert.Less(t, graceOver, interrupted)
+	assert.Less(t, interrupted, stopped)
+	assert.Equal(t, -1, opsLogIndex(p.logs, "apply finished"))
 }

@@ -151,6 +151,22 @@ func opsStacks(t *testing.T, base string) []reconciler.StackStatus {
 	return list.Stacks
 }
 
+// opsStack is GET base/api/v1/stacks/{name}, decoded.
+func opsStack(t *testing.T, base, name string) reconciler.StackStatus {
+	t.Helper()
+	code, body := opsGet(t, base+"/api/v1/stacks/"+name)
+	require.Equal(t, http.StatusOK, code, body)
+	var s reconciler.StackStatus
+	require.NoError(t, json.Unmarshal([]byte(body), &s), body)
+	return s
+}
+
+// opsExists reports whether path exists.
+func opsExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // opsScrape returns each sample of GET base/metrics by its series as exposed, e.g.
 // `trueup_runs_total{kind="apply",result="succeeded",stack="stacks/c"}`, and the set of metric
 // names that have a TYPE line.
@@ -193,9 +209,9 @@ func opsSlowStack(command string) string {
 }
 
 // opsConfigFile writes a trueup.yaml for the real binary into dir and returns its path. The daemon
-// logs JSON at debug level to stderr, listens on a free port and reads the Slack webhook URL from
-// $SLACK_WEBHOOK_URL when withSlack is true.
-func opsConfigFile(t *testing.T, dir, repoURL, dataDir string, grace time.Duration, withSlack bool) string {
+// logs JSON at debug level to stderr and listens on a free port; extra is more YAML (sections that
+// are not written otherwise: slack, api).
+func opsConfigFile(t *testing.T, dir, repoURL, dataDir string, grace time.Duration, extra string) string {
 	t.Helper()
 	bin, rc := tftest.Tools(t)
 	var b strings.Builder
@@ -204,9 +220,7 @@ func opsConfigFile(t *testing.T, dir, repoURL, dataDir string, grace time.Durati
 	fmt.Fprintf(&b, "log:\n  format: json\n  level: debug\n")
 	fmt.Fprintf(&b, "terraform:\n  binary: %q\n  cli_config_file: %q\n", bin, rc)
 	fmt.Fprintf(&b, "drift:\n  interval: 1h\n")
-	if withSlack {
-		fmt.Fprintf(&b, "slack:\n  webhook_url_env: SLACK_WEBHOOK_URL\n")
-	}
+	b.WriteString(extra)
 	path := filepath.Join(dir, "trueup.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
 	return path
@@ -248,7 +262,24 @@ func opsStartTrueup(t *testing.T, config string, env ...string) *opsProcess {
 }
 
 // url is the daemon's API base URL.
-func (p *opsProcess) url() string { return opsDaemonURL(p.daemon) }
+func (p *opsProcess) url() string {
+	p.t.Helper()
+	p.waitFor("trueup started", func() bool { return p.logs.count("trueup started") > 0 })
+	return opsDaemonURL(p.daemon)
+}
+
+// waitFor is daemon.waitFor that fails at once when trueup has exited.
+func (p *opsProcess) waitFor(what string, cond func() bool) {
+	p.t.Helper()
+	p.daemon.waitFor(what, func() bool {
+		select {
+		case <-p.exited:
+			p.t.Fatalf("trueup exited while waiting for %s", what)
+		default:
+		}
+		return cond()
+	})
+}
 
 // signal sends sig to trueup alone (not its Terraform children), as a service manager would.
 func (p *opsProcess) signal(sig syscall.Signal) {
