@@ -409,12 +409,19 @@ func TestOpsShutdownLetsAnApplyFinishWithinTheGracePeriod(t *testing.T) {
 		t.Skip("integration test: real binary, git and Terraform")
 	}
 	work := t.TempDir()
-	started, finished := filepath.Join(work, "started"), filepath.Join(work, "finished")
-	remote := opsSlowRepo(t, fmt.Sprintf("touch %q; sleep 5; touch %q", started, finished))
+	started, release, finished := filepath.Join(work, "started"), filepath.Join(work, "release"), filepath.Join(work, "finished")
+	// The provisioner waits (at most about 5 s) for the test to release it once the shutdown has begun,
+	// so the apply surely ends during the grace period, whatever the machine's speed.
+	remote := opsSlowRepo(t, fmt.Sprintf(
+		"touch %q; i=0; while [ ! -e %q ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; touch %q", started, release, finished))
 	p := opsStartTrueup(t, opsConfigFile(t, work, remote.URL(), filepath.Join(work, "data"), 30*time.Second, ""))
 	p.waitFor("the apply in its provisioner", func() bool { return opsExists(started) })
 
 	p.signal(syscall.SIGTERM)
+	p.waitFor("the shutdown to begin", func() bool {
+		return p.logs.count("shutting down: no new runs; waiting for running ones") == 1
+	})
+	require.NoError(t, os.WriteFile(release, nil, 0o600))
 	assert.Equal(t, 0, p.exitCode())
 	assert.True(t, opsExists(finished), "the provisioner ran to its end")
 	shutdown := opsLogIndex(p.logs, "shutting down: no new runs; waiting for running ones")
