@@ -289,7 +289,7 @@ func TestOpsUnreachableRepositoryKeepsServingAndSaysWhyNotReady(t *testing.T) {
 	require.NoError(t, d.stop(), "the daemon stops cleanly although it never reached the remote")
 }
 
-func TestOpsVersionAndHelp(t *testing.T) {
+func TestOpsVersionShowsTrueupAndTerraform(t *testing.T) {
 	bin, _ := tftest.Tools(t)
 	code, stdout, stderr := runOps(t, "version", "--terraform", bin)
 	require.Equal(t, 0, code, stderr)
@@ -308,6 +308,9 @@ func TestOpsVersionAndHelp(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "terraform: not found ("+missing+")")
 
+}
+
+func TestOpsHelpShowsExamples(t *testing.T) {
 	for _, cmd := range []string{"run", "status", "approve", "reconcile", "validate", "version"} {
 		t.Run(cmd, func(t *testing.T) {
 			code, _, stderr := runOps(t, cmd, "--help")
@@ -318,7 +321,7 @@ func TestOpsVersionAndHelp(t *testing.T) {
 			assert.Contains(t, examples, "trueup "+cmd+" ", "the examples use the command")
 		})
 	}
-	code, stdout, _ = runOps(t, "--help")
+	code, stdout, _ := runOps(t, "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "Run \"trueup COMMAND --help\"")
 }
