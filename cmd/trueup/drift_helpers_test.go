@@ -14,11 +14,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/trueup/trueup/reconciler/terraform/tftest"
 )
 
 // slackMessage is one post the Slack receiver got, with the status it answered.
@@ -149,26 +148,31 @@ func fileStack(outDir, name string, n int) string {
 }
 
 // applyByHand runs the real terraform apply in a scratch directory holding files, with its state in
-// statePath: someone changing the stack's state from outside trueup.
-func applyByHand(t *testing.T, files map[string]string, statePath string) {
-	t.Helper()
-	bin, rc := tftest.Tools(t)
-	dir := t.TempDir()
+// statePath, with the Terraform binary and CLI configuration of cfg: someone changing the stack's
+// state from outside trueup. It may run in a goroutine.
+func applyByHand(cfg Config, dir string, files map[string]string, statePath string) error {
+	bin, rc := cfg.Terraform.Binary, cfg.Terraform.CLIConfigFile
 	files = maps.Clone(files)
 	files["zz_by_hand_backend.tf"] = fmt.Sprintf("terraform {\n  backend \"local\" {\n    path = %q\n  }\n}\n", statePath)
 	for name, content := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
 	}
-	run := func(args ...string) {
+	run := func(args ...string) error {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "TF_INPUT=0")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "terraform %s:\n%s", strings.Join(args, " "), out)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("terraform %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+		return nil
 	}
-	run("init", "-input=false", "-no-color")
+	if err := run("init", "-input=false", "-no-color"); err != nil {
+		return err
+	}
 	// trueup may be planning the stack right now: wait for its state lock.
-	run("apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=2m")
+	return run("apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=2m")
 }
 
 // revRE matches the short revisions in a message.
@@ -194,4 +198,55 @@ func assertDriftGolden(t *testing.T, name, out string, m slackMessage) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// eventually polls cond until it holds and fails t (the calling test or subtest, unlike
+// daemon.waitFor, which fails the test that started the daemon) after a generous deadline.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// eventsLogged returns the kinds of the events the daemon recorded for stack, in order. Each event
+// is logged the moment it is saved to the outbox (its message is its summary, which starts with the
+// stack's name), so this counts alerts before Slack gets them, duplicates included.
+func eventsLogged(logs *logBuffer, stack string) []string {
+	var kinds []string
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil || m["stack"] != stack {
+			continue
+		}
+		msg, _ := m["msg"].(string)
+		if kind, ok := m["kind"].(string); ok && strings.HasPrefix(msg, stack+" ") {
+			kinds = append(kinds, kind)
+		}
+	}
+	return kinds
+}
+
+// verdicts returns the verdicts ("drift detected", ...) of the messages Slack took for stack, in order.
+func (s *slackReceiver) verdicts(stack string) []string {
+	var out []string
+	for _, h := range s.headlines() {
+		if _, verdict, ok := strings.Cut(h, " "+stack+": "); ok {
+			out = append(out, verdict)
+		}
+	}
+	return out
+}
+
+// verdictsOf maps event kinds to the verdicts Slack shows for them ("drift_detected" → "drift detected").
+func verdictsOf(kinds []string) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = strings.ReplaceAll(k, "_", " ")
+	}
+	return out
 }

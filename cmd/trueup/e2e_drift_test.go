@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,7 +69,6 @@ func TestDriftIsCorrectedHeldOrAlertedOncePerEpisode(t *testing.T) {
 	cfg.Slack.WebhookURLEnv = "SLACK_WEBHOOK_URL"
 	d := startDaemon(t, cfg)
 	d.waitFor("every stack applied", func() bool { return d.logs.count("apply finished", "result", "succeeded") == 6 })
-	d.waitFor("the first drift checks", func() bool { return d.logs.count("no drift") >= 6 })
 
 	file := func(name string) string { return filepath.Join(out, name) }
 	statePath := func(stack string) string {
@@ -83,82 +83,108 @@ func TestDriftIsCorrectedHeldOrAlertedOncePerEpisode(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		require.NoError(t, os.Remove(file(fmt.Sprintf("big-%d.txt", i))))
 	}
+	// Someone applies a resource that is not in git into two stacks' state.
+	var byHand sync.WaitGroup
 	for _, stack := range []string{"held", "destroy"} {
-		applyByHand(t, map[string]string{
-			"main.tf":  files["stacks/"+stack+"/main.tf"],
-			"extra.tf": extraFileResource(file(stack + "-extra.txt")),
-		}, statePath("stacks/"+stack))
-		require.FileExists(t, file(stack+"-extra.txt"))
+		scratch := t.TempDir()
+		byHand.Go(func() {
+			err := applyByHand(cfg, scratch, map[string]string{
+				"main.tf":  files["stacks/"+stack+"/main.tf"],
+				"extra.tf": extraFileResource(file(stack + "-extra.txt")),
+			}, statePath("stacks/"+stack))
+			assert.NoError(t, err, "apply by hand to %s", stack)
+		})
+	}
+	byHand.Wait()
+	require.False(t, t.Failed())
+	require.FileExists(t, file("held-extra.txt"))
+	require.FileExists(t, file("destroy-extra.txt"))
+
+	const (
+		detected = "drift_detected"
+		resolved = "drift_resolved"
+		held     = "correction_held"
+	)
+	// expect waits until stack has recorded len(want) events and Slack took as many messages for it,
+	// and asserts that both are exactly want, in order: a duplicate fails it.
+	expect := func(t *testing.T, d *daemon, stack string, want ...string) {
+		t.Helper()
+		eventually(t, fmt.Sprintf("%d events for %s", len(want), stack), func() bool { return len(eventsLogged(d.logs, stack)) >= len(want) })
+		assert.Equal(t, want, eventsLogged(d.logs, stack), "events recorded for %s", stack)
+		eventually(t, fmt.Sprintf("%d Slack messages for %s", len(want), stack), func() bool { return len(slack.verdicts(stack)) >= len(want) })
+		assert.Equal(t, verdictsOf(want), slack.verdicts(stack), "messages Slack took for %s", stack)
 	}
 
 	t.Run("a deleted file is recreated with one alert and one resolution", func(t *testing.T) {
-		d.waitFor("fix resolved", func() bool { return slack.count("stacks/fix", "drift resolved") == 1 })
+		expect(t, d, "stacks/fix", detected, resolved)
 		assert.Equal(t, "fix-v1", readFile(t, file("fix.txt")))
-		assert.Equal(t, 1, slack.count("stacks/fix", "drift detected"))
 		assert.Equal(t, 1, checks("drift corrected", "stacks/fix"))
 	})
 
 	t.Run("an edited file is restored with one alert and one resolution", func(t *testing.T) {
 		require.NoError(t, os.WriteFile(file("fix.txt"), []byte("edited by hand"), 0o644))
-		d.waitFor("fix resolved again", func() bool { return slack.count("stacks/fix", "drift resolved") == 2 })
+		expect(t, d, "stacks/fix", detected, resolved, detected, resolved)
 		assert.Equal(t, "fix-v1", readFile(t, file("fix.txt")))
-		assert.Equal(t, 2, slack.count("stacks/fix", "drift detected"), "one alert per episode")
 		assert.Equal(t, 2, checks("drift corrected", "stacks/fix"))
 	})
 
 	t.Run("a resource only in state is held when allow_destroy is false", func(t *testing.T) {
-		d.waitFor("held alert", func() bool { return slack.count("stacks/held", "correction held") == 1 })
-		held := slack.delivered("stacks/held", "correction held")[0]
-		assert.Contains(t, held.Text, "allow_destroy")
-		assert.Contains(t, held.Text, "local_file.extra")
-		assertDriftGolden(t, "held_allow_destroy", out, held)
-
-		seen := checks("drift correction held", "stacks/held")
-		d.waitFor("another check of the held stack", func() bool { return checks("drift correction held", "stacks/held") > seen })
+		expect(t, d, "stacks/held", held)
+		msg := slack.delivered("stacks/held", "correction held")[0]
+		assert.Contains(t, msg.Text, "allow_destroy")
+		assert.Contains(t, msg.Text, "local_file.extra")
+		assertDriftGolden(t, "held_allow_destroy", out, msg)
 		assert.Equal(t, "made by hand", readFile(t, file("held-extra.txt")), "the held resource is left alone")
 		assert.Equal(t, "held-v1", readFile(t, file("held.txt")))
-		assert.Equal(t, 1, slack.count("stacks/held", "correction held"), "a held correction alerts once")
-		assert.Zero(t, slack.count("stacks/held", "drift resolved"))
-		assert.Zero(t, checks("drift corrected", "stacks/held"))
 	})
 
 	t.Run("a resource only in state is destroyed when allow_destroy is true", func(t *testing.T) {
-		d.waitFor("destroy resolved", func() bool { return slack.count("stacks/destroy", "drift resolved") == 1 })
+		expect(t, d, "stacks/destroy", detected, resolved)
 		assert.NoFileExists(t, file("destroy-extra.txt"))
 		assert.Equal(t, "destroy-v1", readFile(t, file("destroy.txt")))
-		assert.Equal(t, 1, slack.count("stacks/destroy", "drift detected"))
-		assert.Zero(t, slack.count("stacks/destroy", "correction held"))
 	})
 
 	t.Run("max_changes holds a correction that is too large", func(t *testing.T) {
-		d.waitFor("held alert", func() bool { return slack.count("stacks/big", "correction held") == 1 })
-		held := slack.delivered("stacks/big", "correction held")[0]
-		assert.Contains(t, held.Text, "max_changes (2)")
-		assertDriftGolden(t, "held_max_changes", out, held)
-
-		seen := checks("drift correction held", "stacks/big")
-		d.waitFor("another check of the big stack", func() bool { return checks("drift correction held", "stacks/big") > seen })
+		expect(t, d, "stacks/big", held)
+		msg := slack.delivered("stacks/big", "correction held")[0]
+		assert.Contains(t, msg.Text, "max_changes (2)")
+		assertDriftGolden(t, "held_max_changes", out, msg)
 		for i := 1; i <= 3; i++ {
 			assert.NoFileExists(t, file(fmt.Sprintf("big-%d.txt", i)), "nothing of a held correction is applied")
 		}
-		assert.Equal(t, 1, slack.count("stacks/big", "correction held"))
-		assert.Zero(t, slack.count("stacks/big", "drift detected"))
 	})
 
 	t.Run("remediate alert only alerts", func(t *testing.T) {
-		d.waitFor("alert", func() bool { return slack.count("stacks/alert", "drift detected") == 1 })
-		seen := checks("drift found; alert only", "stacks/alert")
-		d.waitFor("another check of the alert stack", func() bool { return checks("drift found; alert only", "stacks/alert") > seen })
+		expect(t, d, "stacks/alert", detected)
 		assert.NoFileExists(t, file("alert.txt"), "alert only does not restore")
-		assert.Equal(t, 1, slack.count("stacks/alert", "drift detected"))
-		assert.Zero(t, slack.count("stacks/alert", "drift resolved"))
-		assert.Zero(t, checks("drift corrected", "stacks/alert"))
+	})
+
+	t.Run("later checks of a held or alerted drift neither alert again nor correct", func(t *testing.T) {
+		// Two more checks each: an event of the first is recorded before the second begins.
+		seen := map[string]int{
+			"stacks/held":  checks("drift correction held", "stacks/held"),
+			"stacks/big":   checks("drift correction held", "stacks/big"),
+			"stacks/alert": checks("drift found; alert only", "stacks/alert"),
+		}
+		eventually(t, "two more checks of each", func() bool {
+			return checks("drift correction held", "stacks/held") >= seen["stacks/held"]+2 &&
+				checks("drift correction held", "stacks/big") >= seen["stacks/big"]+2 &&
+				checks("drift found; alert only", "stacks/alert") >= seen["stacks/alert"]+2
+		})
+		expect(t, d, "stacks/held", held)
+		expect(t, d, "stacks/big", held)
+		expect(t, d, "stacks/alert", detected)
+		for _, stack := range []string{"stacks/held", "stacks/big", "stacks/alert"} {
+			assert.Zero(t, checks("drift corrected", stack), stack)
+		}
+		assert.Equal(t, "made by hand", readFile(t, file("held-extra.txt")))
+		assert.NoFileExists(t, file("big-1.txt"))
+		assert.NoFileExists(t, file("alert.txt"))
 	})
 
 	t.Run("a stack with its own local backend is corrected", func(t *testing.T) {
-		d.waitFor("own resolved", func() bool { return slack.count("stacks/own", "drift resolved") == 1 })
+		expect(t, d, "stacks/own", detected, resolved)
 		assert.Equal(t, "own-v1", readFile(t, file("own.txt")))
-		assert.Equal(t, 1, slack.count("stacks/own", "drift detected"))
 		assert.Contains(t, readFile(t, ownState), "own-v1", "the state is in the stack's own backend")
 		assert.NoFileExists(t, statePath("stacks/own"), "trueup does not move a declared absolute local backend")
 	})
@@ -167,10 +193,9 @@ func TestDriftIsCorrectedHeldOrAlertedOncePerEpisode(t *testing.T) {
 		// The notifier tries 4 times; failing all of them makes the outbox retry the alert.
 		slack.fail(4)
 		require.NoError(t, os.Remove(file("fix.txt")))
-		d.waitFor("fix resolved a third time", func() bool { return slack.count("stacks/fix", "drift resolved") == 3 })
+		expect(t, d, "stacks/fix", detected, resolved, detected, resolved, detected, resolved)
 		assert.Equal(t, "fix-v1", readFile(t, file("fix.txt")))
 		assert.Len(t, slack.messages(http.StatusInternalServerError, "stacks/fix", "drift detected"), 4)
-		assert.Equal(t, 3, slack.count("stacks/fix", "drift detected"), "the failed alert is delivered exactly once")
 		assert.Equal(t, 1, d.logs.count("notification not delivered; it waits in the outbox and is retried", "stack", "stacks/fix"))
 	})
 
@@ -179,12 +204,16 @@ func TestDriftIsCorrectedHeldOrAlertedOncePerEpisode(t *testing.T) {
 		require.NoError(t, d.stop())
 
 		d2 := startDaemon(t, cfg)
-		d2.waitFor("a check of every drifted stack after the restart", func() bool {
+		eventually(t, "a check of every drifted stack after the restart", func() bool {
 			return d2.logs.count("drift correction held", "stack", "stacks/held") >= 1 &&
 				d2.logs.count("drift correction held", "stack", "stacks/big") >= 1 &&
 				d2.logs.count("drift found; alert only", "stack", "stacks/alert") >= 1
 		})
+		// Stopping lets the checks finish: the logs then hold every event they recorded.
 		require.NoError(t, d2.stop())
+		for _, stack := range []string{"stacks/fix", "stacks/held", "stacks/destroy", "stacks/big", "stacks/alert", "stacks/own"} {
+			assert.Empty(t, eventsLogged(d2.logs, stack), "no event for %s after the restart", stack)
+		}
 		assert.Equal(t, before, slack.headlines(), "no alert is sent again after a restart")
 		// Nor is one waiting to be sent.
 		store, err := boltstore.Open(filepath.Join(dataDir, "trueup.db"), boltstore.Options{})
@@ -197,7 +226,6 @@ func TestDriftIsCorrectedHeldOrAlertedOncePerEpisode(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, st.Drift.Drifted)
 		assert.Contains(t, st.Drift.HeldReason, "allow_destroy")
-		assert.Equal(t, 1, slack.count("stacks/held", "correction held"))
 		assert.FileExists(t, file("held-extra.txt"))
 		assert.Zero(t, d2.logs.count("apply started"), "nothing is re-applied after a restart")
 	})
