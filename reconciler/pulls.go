@@ -339,8 +339,9 @@ func (r *Reconciler) planTarget(ctx context.Context, k Key) {
 		// and what Terraform wrote after the cleanup must not stay behind.
 		run.Result = ResultInterrupted
 		run.Error = "the branch or pull request closed while it was planned"
-		r.finishRun(ctx, run)
+		// Clean up before the run is recorded finished: a run no longer in flight has left nothing behind.
 		r.removeWorkdirs(t.Name)
+		r.finishRun(ctx, run)
 		log.Info("plan discarded: the branch or pull request closed while it ran")
 		return
 	}
