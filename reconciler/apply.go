@@ -120,6 +120,15 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 				Changes: plan.Changes,
 			})
 		}
+		if st.Drift.Drifted {
+			// A full apply at head converges the real world to git, so the drift episode ends here.
+			st.Drift = DriftState{LastChecked: now}
+			events = append(events, Event{
+				Kind: EventDriftResolved, Stack: stack.Name, Revision: head, Time: now,
+				Summary: driftSummary(EventDriftResolved, stack.Name, 0),
+				Action:  "corrected by the apply of " + head.Short() + ": applied " + plan.Summary(), Changes: plan.Changes,
+			})
+		}
 		log.Info("apply finished", "result", run.Result, "changes", plan.Summary(), "duration", now.Sub(run.Started).Round(time.Millisecond))
 	case KindOf(err) == KindCanceled:
 		run.Result, run.Error = ResultInterrupted, err.Error()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,4 +206,54 @@ func TestTransientFailuresBackOffAndRetry(t *testing.T) {
 	st := h.state("stacks/a")
 	assert.True(t, st.LastRun.Transient)
 	assert.WithinDuration(t, st.LastRun.Finished.Add(10*time.Second), st.RetryAt, time.Second, "a held lock is retried after a short wait")
+}
+
+// An apply from main converges a drifted stack, so it ends the drift episode and says so once.
+func TestApplyOfANewRevisionResolvesRecordedDrift(t *testing.T) {
+	alerts := &recorder{}
+	h := newHarness(t, t.TempDir(), Options{
+		Alerts: alerts,
+		Drift:  DriftPolicy{Interval: 20 * time.Millisecond, Remediate: RemediateAlert},
+	})
+	var drifted atomic.Bool
+	h.runner.PlanFunc = func(ctx context.Context, spec RunSpec) (*Plan, error) {
+		if spec.Stack.Name == "stacks/a" && drifted.Load() {
+			return &Plan{
+				Complete: true,
+				Drift:    []ResourceDrift{{Address: "local_file.a", Change: "deleted"}},
+				Changes:  []ResourceChange{{Address: "local_file.a", Action: ActionCreate}},
+			}, nil
+		}
+		return &Plan{Complete: true}, nil
+	}
+	h.runner.ApplyFunc = func(ctx context.Context, spec RunSpec, plan *Plan) (*ApplyResult, error) {
+		if spec.Stack.Name == "stacks/a" {
+			drifted.Store(false)
+		}
+		return &ApplyResult{}, nil
+	}
+	h.start()
+	eventually(t, "a applied at r1", func() bool { return h.state("stacks/a").AppliedRev == "r1" })
+	drifted.Store(true)
+	eventually(t, "drift recorded", func() bool { return h.state("stacks/a").Drift.Drifted })
+
+	h.src.commit("r2", map[string]string{"stacks/a/main.tf": "a2", "stacks/b/main.tf": "b1"})
+	eventually(t, "a applied at r2", func() bool { return h.state("stacks/a").AppliedRev == "r2" })
+	st := h.state("stacks/a")
+	assert.False(t, st.Drift.Drifted, "the apply ended the drift episode")
+	eventually(t, "drift resolved alerted", func() bool { return slices.Contains(alerts.kinds(), EventDriftResolved) })
+	// Later checks find nothing new to say.
+	time.Sleep(100 * time.Millisecond)
+	var resolved []Event
+	alerts.mu.Lock()
+	for _, e := range alerts.events {
+		if e.Kind == EventDriftResolved {
+			resolved = append(resolved, e)
+		}
+	}
+	alerts.mu.Unlock()
+	require.Len(t, resolved, 1)
+	assert.Equal(t, Revision("r2"), resolved[0].Revision)
+	assert.Contains(t, resolved[0].Action, "corrected by the apply of r2")
+	assert.Equal(t, []EventKind{EventDriftDetected, EventDriftResolved}, alerts.kinds())
 }

@@ -40,6 +40,9 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// After the first signal, restore the default handling: a second SIGINT or SIGTERM ends the
+	// process at once instead of waiting out the shutdown grace period.
+	context.AfterFunc(ctx, stop)
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

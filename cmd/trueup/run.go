@@ -172,7 +172,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
-	server, err := newServer(cfg, sec, rec, gh, m, log)
+	server, err := newServer(ctx, cfg, sec, rec, gh, m, log)
 	if err != nil {
 		return err
 	}
@@ -235,8 +235,8 @@ func newRunner(cfg Config, dataDir string, log *slog.Logger) (*terraform.Runner,
 	return runner, nil
 }
 
-func newServer(cfg Config, sec *secrets, rec *reconciler.Reconciler, gh *gitHub, m *metrics.Metrics, log *slog.Logger) (*http.Server, error) {
-	token, err := sec.optional(context.Background(), "api.token", cfg.API.TokenEnv, cfg.API.TokenSecretARN)
+func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Reconciler, gh *gitHub, m *metrics.Metrics, log *slog.Logger) (*http.Server, error) {
+	token, err := sec.optional(ctx, "api.token", cfg.API.TokenEnv, cfg.API.TokenSecretARN)
 	if err != nil {
 		return nil, err
 	}
