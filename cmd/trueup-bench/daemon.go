@@ -58,11 +58,15 @@ func (e *env) startDaemon(ctx context.Context, name string, c daemonConfig) (*da
 	return d, d.start(ctx, e, cfgPath, filepath.Join(dir, "daemon.log"))
 }
 
-// restart starts the daemon again on the same config and data directory.
-func (d *daemon) restart(ctx context.Context, e *env) error {
+// restart starts the stopped daemon again on the same data directory with config c.
+func (d *daemon) restart(ctx context.Context, e *env, c daemonConfig) error {
 	dir := filepath.Dir(d.dataDir)
+	cfgPath := filepath.Join(dir, "trueup.yaml")
+	if err := os.WriteFile(cfgPath, []byte(e.daemonYAML(d.dataDir, c)), 0o600); err != nil {
+		return fmt.Errorf("write daemon config: %w", err)
+	}
 	d.done = make(chan error, 1)
-	return d.start(ctx, e, filepath.Join(dir, "trueup.yaml"), filepath.Join(dir, "daemon.log"))
+	return d.start(ctx, e, cfgPath, filepath.Join(dir, "daemon.log"))
 }
 
 func (d *daemon) start(ctx context.Context, e *env, cfgPath, logPath string) error {

@@ -21,6 +21,7 @@ type env struct {
 	keep      bool
 	machine   Machine
 	started   time.Time
+	lockFile  string // .terraform.lock.hcl for the hashicorp/local provider
 }
 
 func newEnv(root string, keep bool) (*env, error) {
@@ -46,6 +47,10 @@ func newEnv(root string, keep bool) (*env, error) {
 	}
 	e.scratch = scratch
 	e.machine = e.describeMachine()
+	if e.lockFile, err = e.providerLockFile(); err != nil {
+		e.cleanup()
+		return nil, err
+	}
 	return e, nil
 }
 

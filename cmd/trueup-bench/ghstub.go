@@ -22,6 +22,7 @@ type stubPull struct {
 	Number int
 	Branch string
 	Head   string
+	Stack  int // the stack it changes, for the bench's bookkeeping
 }
 
 // wire is the pull request in GitHub's JSON shape (the fields trueup reads).
@@ -90,6 +91,25 @@ func (s *ghStub) addPull(p stubPull) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pulls[p.Number] = p
+}
+
+func (s *ghStub) openPulls() []stubPull {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]stubPull, 0, len(s.pulls))
+	for _, p := range s.pulls {
+		out = append(out, p)
+	}
+	return out
+}
+
+// pullStacks are the stacks the open pull requests change.
+func (s *ghStub) pullStacks() []int {
+	var out []int
+	for _, p := range s.openPulls() {
+		out = append(out, p.Stack)
+	}
+	return out
 }
 
 // commentWrites returns the comment creations and edits on pull request n received at or after since.

@@ -16,6 +16,8 @@ type infra struct {
 	ViaMid, Direct []int
 	// OutDir is where the local_file resources are written.
 	OutDir string
+	// LockFile is every stack's committed .terraform.lock.hcl ("" for none).
+	LockFile string
 }
 
 // fanoutStacks are the 7 stacks of the 100-stack repository that depend on modules/fanout-leaf.
@@ -39,16 +41,29 @@ func (in infra) FanoutStacks() []string {
 // Files is the whole repository at version 1.
 func (in infra) Files() map[string]string {
 	files := map[string]string{
-		"README.md":                     "# synthetic infrastructure for trueup-bench\n",
-		"modules/common/main.tf":        commonModule,
-		"modules/fanout-leaf/main.tf":   leafModule("v1"),
-		"modules/fanout-mid/main.tf":    midModule,
-		"modules/fanout-mid/outputs.tf": "output \"name\" {\n  value = var.name\n}\n",
+		"README.md":              "# synthetic infrastructure for trueup-bench\n",
+		"modules/common/main.tf": commonModule,
+	}
+	// A module nobody calls would be discovered as a stack of its own.
+	if len(in.ViaMid)+len(in.Direct) > 0 {
+		files["modules/fanout-leaf/main.tf"] = leafModule("v1")
+	}
+	if len(in.ViaMid) > 0 {
+		files["modules/fanout-mid/main.tf"] = midModule
+		files["modules/fanout-mid/outputs.tf"] = "output \"name\" {\n  value = var.name\n}\n"
 	}
 	for i := range in.Stacks {
-		files[stackName(i)+"/main.tf"] = in.Stack(i, "v1")
+		in.addStack(files, i)
 	}
 	return files
+}
+
+// addStack adds stack i at version 1, with its lock file, to files.
+func (in infra) addStack(files map[string]string, i int) {
+	files[stackName(i)+"/main.tf"] = in.Stack(i, "v1")
+	if in.LockFile != "" {
+		files[stackName(i)+"/.terraform.lock.hcl"] = in.LockFile
+	}
 }
 
 // Stack is the configuration of stack i at version.

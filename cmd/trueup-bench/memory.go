@@ -3,92 +3,79 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"slices"
 	"time"
 )
 
-// benchMemory starts the daemon on a 200-stack repository with 50 open pull requests (each changing
-// one stack), lets it apply every stack and plan every pull request, then drift-checks every stack,
-// and reads the daemon's resident memory from /proc/<pid>/status (the daemon only, not Terraform).
-func benchMemory(ctx context.Context, e *env, res *Results) error {
-	const stacks, prs, workers = 200, 50, 2
-	dir, err := e.dir("memory")
-	if err != nil {
+// memory grows the merge scenario's repository to 200 stacks with 50 open pull requests (each
+// changing one stack), lets the daemon apply every new stack and plan every pull request, and reads
+// its resident memory from /proc/<pid>/status (the daemon process only, not Terraform).
+func (m *mergeBench) memory(ctx context.Context, res *Results) error {
+	const stacks, prs = 200, 50
+	grown := m.in
+	grown.Stacks = stacks
+	files := map[string]string{}
+	var added []string
+	for i := m.in.Stacks; i < stacks; i++ {
+		grown.addStack(files, i)
+		added = append(added, stackName(i))
+	}
+	if _, err := m.repo.commit(fmt.Sprintf("stacks %d to %d", m.in.Stacks, stacks-1), files); err != nil {
 		return err
 	}
-	repo, err := newGitRepo(dir)
-	if err != nil {
-		return err
-	}
-	stub, err := startGHStub()
-	if err != nil {
-		return err
-	}
-	defer stub.close()
-	in := infra{Stacks: stacks, Resources: 4, OutDir: filepath.Join(dir, "out")}
-	head, err := repo.commitAndPush("initial infrastructure", in.Files())
-	if err != nil {
-		return err
-	}
-	for n := 1; n <= prs; n++ {
-		idx := (n - 1) * stacks / prs
+	m.in = grown
+	// Pull requests 1..opened are open already; the others change stacks spread over the 200.
+	opened := len(m.stub.openPulls())
+	for n := opened + 1; n <= prs; n++ {
+		idx := (n * 4) % stacks
+		for slices.Contains(m.stub.pullStacks(), idx) {
+			idx = (idx + 1) % stacks
+		}
 		branch := fmt.Sprintf("change-s%03d", idx)
-		rev, err := repo.pullRequest(n, branch, map[string]string{stackName(idx) + "/main.tf": in.Stack(idx, "pr")})
+		rev, err := m.repo.pullRequest(n, branch, map[string]string{stackName(idx) + "/main.tf": grown.Stack(idx, "pr")})
 		if err != nil {
 			return err
 		}
-		stub.addPull(stubPull{Number: n, Branch: branch, Head: rev})
+		m.stub.addPull(stubPull{Number: n, Branch: branch, Head: rev, Stack: idx})
 	}
-	d, err := e.startDaemon(ctx, "memory/daemon", daemonConfig{RepoURL: repo.URL(), Workers: workers, PollInterval: time.Hour, GitHubAPI: stub.url})
+	t0, err := m.pushCommitted(ctx)
 	if err != nil {
 		return err
 	}
-	defer d.stop()
-	t0 := time.Now()
-	all := names(stacks)
-	failed, err := e.waitApplied(ctx, d, all, head, 15*time.Minute)
+	failed, err := m.e.waitApplied(ctx, m.d, added, m.head, 15*time.Minute)
 	if err != nil {
 		return err
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("initial apply failed for %v", failed)
+		return fmt.Errorf("apply failed for %v", failed)
 	}
-	err = waitFor(ctx, fmt.Sprintf("%d pull requests planned", prs), 10*time.Minute, 250*time.Millisecond, func() (bool, error) {
-		return d.logs.count("plan finished", t0)+d.logs.count("plan failed", t0) >= prs, nil
+	want := prs - opened
+	err = waitFor(ctx, fmt.Sprintf("%d pull requests planned", want), 10*time.Minute, 250*time.Millisecond, func() (bool, error) {
+		return m.d.logs.count("plan finished", t0)+m.d.logs.count("plan failed", t0) >= want, nil
 	})
 	if err != nil {
 		return err
 	}
-	if err := waitIdle(ctx, d, time.Second, 5*time.Minute); err != nil {
+	if err := waitIdle(ctx, m.d, 2*time.Second, 5*time.Minute); err != nil {
 		return err
 	}
-	afterSync, _, err := d.memory()
+	rss, peak, err := m.d.memory()
 	if err != nil {
 		return err
 	}
-	e.logf("  %d stacks applied and %d pull requests planned in %s; RSS %.1f MB",
-		stacks, prs, time.Since(t0).Round(time.Second), afterSync)
-
-	t1 := time.Now()
-	sweep, err := trueupSweep(ctx, d, all)
+	all, err := m.d.stacks(ctx)
 	if err != nil {
 		return err
 	}
-	if err := waitIdle(ctx, d, time.Second, time.Minute); err != nil {
-		return err
-	}
-	rss, peak, err := d.memory()
-	if err != nil {
-		return err
-	}
-	e.logf("  drift sweep of %d stacks in %s; RSS %.1f MB, peak %.1f MB", stacks, sweep.Round(100*time.Millisecond), rss, peak)
-	res.Memory = Memory{Stacks: stacks, PRs: prs, RSSMB: round(rss, 1)}
+	res.Memory = Memory{Stacks: len(all), PRs: len(m.stub.openPulls()), RSSMB: round(rss, 1)}
 	res.note("memory", map[string]any{
-		"rss_mb_after_first_sync": round(afterSync, 1), "rss_mb_after_drift_sweep": round(rss, 1), "peak_rss_mb": round(peak, 1),
-		"workers": workers, "plan_failures": d.logs.count("plan failed", t0), "drift_sweep_s": round(sweep.Seconds(), 1),
-		"setup_s": round(t1.Sub(t0).Seconds(), 1),
-		"how": "VmRSS of the daemon process after every stack was applied, every pull request planned and " +
-			"commented, and a drift check of every stack (VmHWM is the peak)",
+		"peak_rss_mb": round(peak, 1), "workers": 2, "plan_failures": m.d.logs.count("plan failed", t0),
+		"grow_s": round(time.Since(t0).Seconds(), 1),
+		"how": "the merge scenario's daemon, after main grew to 200 stacks and 50 pull requests were open: VmRSS " +
+			"once every stack was applied and every pull request planned and commented, and the daemon idle " +
+			"(VmHWM is the peak)",
 	})
+	m.e.logf("  %d stacks and %d open pull requests: RSS %.1f MB (peak %.1f MB), %s to apply and plan them",
+		len(all), len(m.stub.openPulls()), rss, peak, time.Since(t0).Round(time.Second))
 	return nil
 }

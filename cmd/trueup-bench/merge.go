@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// benchMerge runs merge_apply, module_fanout and pr_comment against one daemon following a
-// 100-stack repository, with the stub GitHub API and signed webhooks. The poll interval is an hour,
-// so only the webhooks make the daemon look at the repository.
+// benchMerge runs merge_apply, module_fanout, pr_comment and then memory against one daemon
+// following a 100-stack repository (200 for memory), with the stub GitHub API and signed webhooks.
+// The poll interval is an hour, so only the webhooks make the daemon look at the repository.
 func benchMerge(ctx context.Context, e *env, reps int, res *Results) error {
 	const stacks = 100
 	dir, err := e.dir("merge")
@@ -26,7 +26,7 @@ func benchMerge(ctx context.Context, e *env, reps int, res *Results) error {
 		return err
 	}
 	defer stub.close()
-	in := infra{Stacks: stacks, Resources: 4, ViaMid: fanoutViaMid, Direct: fanoutDirect, OutDir: filepath.Join(dir, "out")}
+	in := infra{Stacks: stacks, Resources: 4, ViaMid: fanoutViaMid, Direct: fanoutDirect, OutDir: filepath.Join(dir, "out"), LockFile: e.lockFile}
 	head, err := repo.commitAndPush("initial infrastructure", in.Files())
 	if err != nil {
 		return err
@@ -56,6 +56,9 @@ func benchMerge(ctx context.Context, e *env, reps int, res *Results) error {
 	if err := m.prComment(ctx, reps, res); err != nil {
 		return fmt.Errorf("pr_comment: %w", err)
 	}
+	if err := m.memory(ctx, res); err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
 	return nil
 }
 
@@ -68,10 +71,22 @@ type mergeBench struct {
 	head string
 }
 
-// push commits files to main and delivers the push webhook; it returns when the webhook was accepted.
+// push commits files to main, pushes, and delivers the push webhook once the daemon is idle. It
+// returns when the webhook was sent.
 func (m *mergeBench) push(ctx context.Context, msg string, files map[string]string) (time.Time, error) {
+	if _, err := m.repo.commit(msg, files); err != nil {
+		return time.Time{}, err
+	}
+	return m.pushCommitted(ctx)
+}
+
+// pushCommitted pushes main as committed and delivers the push webhook once the daemon is idle.
+func (m *mergeBench) pushCommitted(ctx context.Context) (time.Time, error) {
 	before := m.head
-	head, err := m.repo.commitAndPush(msg, files)
+	if _, err := m.repo.git("push", "--quiet", "origin", "main"); err != nil {
+		return time.Time{}, err
+	}
+	head, err := m.repo.rev("main")
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -194,7 +209,7 @@ func (m *mergeBench) prComment(ctx context.Context, reps int, res *Results) erro
 		if err != nil {
 			return err
 		}
-		pr := stubPull{Number: n, Branch: branch, Head: rev}
+		pr := stubPull{Number: n, Branch: branch, Head: rev, Stack: idx}
 		m.stub.addPull(pr)
 		if err := waitIdle(ctx, m.d, 500*time.Millisecond, time.Minute); err != nil {
 			return err

@@ -2,15 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"time"
 )
 
-// benchParallelInit starts the daemon with 40 workers on 40 fresh stacks, so 40 terraform inits
-// start together against the shared plugin cache, and counts the failed runs.
-func benchParallelInit(ctx context.Context, e *env, res *Results) error {
+// benchInitDrift runs parallel_init and then drift_sweep on the same 40 stacks: first the daemon
+// with 40 workers applies the fresh stacks (40 inits at once against the shared plugin cache), then
+// it is restarted with 2 workers on the same data directory for the drift sweeps.
+func benchInitDrift(ctx context.Context, e *env, reps int, res *Results) error {
 	const stacks = 40
-	dir, err := e.dir("parallel-init")
+	dir, err := e.dir("init-drift")
 	if err != nil {
 		return err
 	}
@@ -18,16 +20,35 @@ func benchParallelInit(ctx context.Context, e *env, res *Results) error {
 	if err != nil {
 		return err
 	}
-	in := infra{Stacks: stacks, Resources: 4, OutDir: filepath.Join(dir, "out")}
+	in := infra{Stacks: stacks, Resources: 4, OutDir: filepath.Join(dir, "out"), LockFile: e.lockFile}
 	head, err := repo.commitAndPush("initial infrastructure", in.Files())
 	if err != nil {
 		return err
 	}
-	d, err := e.startDaemon(ctx, "parallel-init/daemon", daemonConfig{RepoURL: repo.URL(), Workers: stacks, PollInterval: time.Hour})
+	cfg := daemonConfig{RepoURL: repo.URL(), Workers: stacks, PollInterval: time.Hour}
+	d, err := e.startDaemon(ctx, "init-drift/daemon", cfg)
 	if err != nil {
 		return err
 	}
 	defer d.stop()
+	if err := parallelInit(ctx, e, d, stacks, head, res); err != nil {
+		return fmt.Errorf("parallel_init: %w", err)
+	}
+	if err := d.stop(); err != nil {
+		return err
+	}
+	cfg.Workers = 2
+	if err := d.restart(ctx, e, cfg); err != nil {
+		return err
+	}
+	if err := driftSweep(ctx, e, d, names(stacks), cfg.Workers, reps, filepath.Join(dir, "baseline-plans"), res); err != nil {
+		return fmt.Errorf("drift_sweep: %w", err)
+	}
+	return nil
+}
+
+// parallelInit waits for the daemon's first apply of every stack and counts the failed runs.
+func parallelInit(ctx context.Context, e *env, d *daemon, stacks int, head string, res *Results) error {
 	t0 := time.Now()
 	failedStacks, err := e.waitApplied(ctx, d, names(stacks), head, 10*time.Minute)
 	if err != nil {

@@ -26,7 +26,8 @@ type Results struct {
 	Machine Machine `json:"machine"`
 	Details Details `json:"details"`
 
-	ran map[string]bool // scenarios run (the others print as not run)
+	ran      map[string]bool // results whose scenario ran (the others print as not run)
+	measured map[string]bool // results measured (a scenario may fail after some)
 }
 
 // DriftSweep is one drift sweep through trueup against bare Terraform planning the same directories.
@@ -97,12 +98,17 @@ func newResults(m Machine) *Results {
 		Machine:      m,
 		Details:      Details{GeneratedAt: time.Now().UTC(), Errors: map[string]string{}, Notes: map[string]any{}},
 		ran:          map[string]bool{},
+		measured:     map[string]bool{},
 	}
 }
 
 func (r *Results) fail(scenario string, err error) { r.Details.Errors[scenario] = err.Error() }
 
-func (r *Results) note(key string, v any) { r.Details.Notes[key] = v }
+// note records the details of a result, which marks it measured.
+func (r *Results) note(result string, v any) {
+	r.Details.Notes[result] = v
+	r.measured[result] = true
+}
 
 func (r *Results) write(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -124,10 +130,10 @@ func (r *Results) printTable(w io.Writer) {
 		if !met {
 			mark = "NO"
 		}
-		if _, failed := r.Details.Errors[scenarioOf(scenario)]; failed {
+		if r.failed(scenario) {
 			value, mark = "error", "NO"
 		}
-		if !r.ran[scenarioOf(scenario)] {
+		if !r.ran[scenario] {
 			value, mark = "not run", "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", scenario, measure, value, target, mark)
@@ -157,12 +163,14 @@ func (r *Results) printTable(w io.Writer) {
 	}
 }
 
-// scenarioOf maps a row to the scenario whose error voids it (merge_apply runs the other two).
-func scenarioOf(row string) string {
-	if row == "module_fanout" || row == "pr_comment" {
-		return "merge_apply"
+// failed reports whether the scenario that measures result failed before measuring it.
+func (r *Results) failed(result string) bool {
+	for name, results := range scenarioResults {
+		if _, failed := r.Details.Errors[name]; failed && slices.Contains(results, result) {
+			return !r.measured[result]
+		}
 	}
-	return row
+	return false
 }
 
 // median returns the median of xs (0 for none).
