@@ -88,6 +88,8 @@ type GitHubConfig struct {
 type APIConfig struct {
 	TokenEnv       string `yaml:"token_env"`
 	TokenSecretARN string `yaml:"token_secret_arn"`
+	// Pprof serves Go's profiling endpoints under /debug/pprof/, behind the token.
+	Pprof bool `yaml:"pprof"`
 }
 
 // DefaultConfig is the configuration before the file and flags are applied.
@@ -195,6 +197,9 @@ func (c Config) Validate() error {
 		if !app && c.GitHub.TokenEnv == "" && c.GitHub.TokenSecretARN == "" {
 			bad("github: set token_env (or token_secret_arn), or app_id, installation_id and private_key_file")
 		}
+	}
+	if c.API.Pprof && c.API.TokenEnv == "" && c.API.TokenSecretARN == "" {
+		bad("api.pprof needs api.token_env or api.token_secret_arn: the profiles are served only with the token")
 	}
 	if c.AWS.SessionDuration < 0 {
 		bad("aws.session_duration must not be negative")

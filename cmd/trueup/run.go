@@ -240,7 +240,7 @@ func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Re
 	if err != nil {
 		return nil, err
 	}
-	opts := api.Options{Backend: rec, Token: token, Metrics: m.Handler(), PollInterval: cfg.Repo.PollInterval, Logger: log}
+	opts := api.Options{Backend: rec, Token: token, Metrics: m.Handler(), Profiling: cfg.API.Pprof, PollInterval: cfg.Repo.PollInterval, Logger: log}
 	if gh != nil {
 		opts.Webhook = gh.webhook(rec)
 	}

@@ -48,6 +48,8 @@ type Options struct {
 	Webhook http.Handler
 	// Metrics serves GET /metrics; nil answers 404.
 	Metrics http.Handler
+	// Profiling serves Go's pprof endpoints under /debug/pprof/, behind the bearer token.
+	Profiling bool
 	// PollInterval is the daemon's poll interval: readiness fails when the last successful poll is
 	// older than three of them. Required.
 	PollInterval time.Duration
@@ -70,6 +72,7 @@ type Server struct {
 	hasToken     bool
 	webhook      http.Handler
 	metrics      http.Handler
+	profiling    bool
 	pollInterval time.Duration
 	log          *slog.Logger
 	now          func() time.Time
@@ -85,7 +88,7 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("api: poll interval must be positive")
 	}
 	s := &Server{
-		backend: opts.Backend, webhook: opts.Webhook, metrics: opts.Metrics,
+		backend: opts.Backend, webhook: opts.Webhook, metrics: opts.Metrics, profiling: opts.Profiling,
 		pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now,
 	}
 	if opts.Token != "" {
@@ -112,6 +115,7 @@ func New(opts Options) (*Server, error) {
 //	GET  /api/v1/stacks/{stack...}             StackStatus
 //	POST /api/v1/stacks/{stack...}/reconcile   202 {"status":"queued"}            (bearer token)
 //	POST /api/v1/stacks/{stack...}/approve     {"revision":"<sha>"} → {"approved":"<full sha>"} (bearer token)
+//	GET  /debug/pprof/...                      Go's pprof endpoints, when Options.Profiling (bearer token)
 //
 // Stack names contain slashes ("stacks/app"). Every response of the API's own routes, errors
 // included, is JSON: {"error": "..."} with 400, 401, 403, 404, 405, 409 or 500.
@@ -140,6 +144,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/webhooks/github", methods{http.MethodPost: delegate(s.webhook, "the GitHub webhook is not configured")})
 	mux.Handle("/api/v1/stacks", methods{http.MethodGet: s.listStacks})
 	mux.HandleFunc("/api/v1/stacks/{stack...}", s.stack)
+	if s.profiling {
+		mux.Handle("/debug/pprof/", s.pprofHandler())
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
 	})

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "trueup.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+	return path
+}
+
+func TestLoadConfigOverTheDefaults(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, `
+repo:
+  url: /srv/git/infra.git
+  poll_interval: 5s
+workers: 3
+terraform:
+  cli_config_file: .tools/terraformrc
+drift:
+  remediate: alert
+  max_changes: 10
+api:
+  token_env: TRUEUP_API_TOKEN
+  pprof: true
+`))
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	assert.Equal(t, "/srv/git/infra.git", cfg.Repo.URL)
+	assert.Equal(t, "main", cfg.Repo.Branch, "a default the file does not set")
+	assert.Equal(t, 5*time.Second, cfg.Repo.PollInterval)
+	assert.Equal(t, 3, cfg.Workers)
+	assert.Equal(t, ":8080", cfg.Listen)
+	assert.Equal(t, "alert", cfg.Drift.Remediate)
+	assert.Equal(t, 10*time.Minute, cfg.Drift.Interval)
+	assert.Equal(t, 10, cfg.Drift.MaxChanges)
+	assert.True(t, cfg.API.Pprof)
+}
+
+func TestLoadConfigErrorsNameTheKeyAndLine(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"unknown top-level key", "repo:\n  url: /x\nworkerz: 2\n", []string{"line 3", `unknown key "workerz"`}},
+		{"unknown nested key", "repo:\n  url: /x\n  poll_intervall: 5s\n", []string{"line 3", `unknown key "poll_intervall"`}},
+		{"mistyped value", "repo:\n  url: /x\nworkers: two\n", []string{"line 3", "two"}},
+		{"mistyped duration", "repo:\n  url: /x\n  poll_interval: often\n", []string{"line 3", "often"}},
+		{"not YAML", "repo: [\n", []string{"yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.body)
+			_, err := LoadConfig(path)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), path, "the error names the file")
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), "main.", "no Go type names")
+		})
+	}
+}
+
+func TestLoadConfigEmptyFileKeepsTheDefaults(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, ""))
+	require.NoError(t, err)
+	assert.Equal(t, DefaultConfig(), cfg)
+}
+
+func TestValidate(t *testing.T) {
+	valid := func() Config {
+		c := DefaultConfig()
+		c.Repo.URL = "/srv/git/infra.git"
+		return c
+	}
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"no repository", func(c *Config) { c.Repo.URL = "" }, "repo.url is required"},
+		{"poll too fast", func(c *Config) { c.Repo.PollInterval = time.Millisecond }, "repo.poll_interval must be at least 100ms"},
+		{"no workers", func(c *Config) { c.Workers = 0 }, "workers must be between 1 and 64"},
+		{"bad log format", func(c *Config) { c.Log.Format = "xml" }, `log.format must be text or json, got "xml"`},
+		{"bad remediate", func(c *Config) { c.Drift.Remediate = "fix" }, `drift.remediate must be auto, alert or off, got "fix"`},
+		{"negative max_changes", func(c *Config) { c.Drift.MaxChanges = -1 }, "drift.max_changes must be 0"},
+		{"owner without repo", func(c *Config) { c.GitHub.Owner = "acme" }, "github.owner and github.repo must be set together"},
+		{"github without credentials", func(c *Config) { c.GitHub.Owner, c.GitHub.Repo = "acme", "infra" }, "github: set token_env"},
+		{"half an app", func(c *Config) { c.GitHub.Owner, c.GitHub.Repo, c.GitHub.AppID = "acme", "infra", 1 }, "a GitHub App needs"},
+		{"pprof without a token", func(c *Config) { c.API.Pprof = true }, "api.pprof needs api.token_env"},
+	}
+	require.NoError(t, valid().Validate())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.change(&c)
+			err := c.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	c := DefaultConfig()
+	c.Workers, c.Drift.Remediate = 0, "fix"
+	err := c.Validate()
+	require.Error(t, err)
+	for _, w := range []string{"repo.url", "workers", "drift.remediate"} {
+		assert.Contains(t, err.Error(), w)
+	}
+}
+
+// The configurations shipped for users to copy load and validate as they are.
+func TestShippedExampleConfigsLoad(t *testing.T) {
+	for _, path := range []string{"../../examples/quickstart/trueup.example.yaml", "../../deploy/aws-ecs/trueup.example.yaml"} {
+		t.Run(path, func(t *testing.T) {
+			cfg, err := LoadConfig(path)
+			require.NoError(t, err)
+			assert.NoError(t, cfg.Validate())
+		})
+	}
+}
