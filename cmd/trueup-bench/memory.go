@@ -59,6 +59,19 @@ func (m *mergeBench) memory(ctx context.Context, res *Results) error {
 	if err := waitIdle(ctx, m.d, 2*time.Second, 5*time.Minute); err != nil {
 		return err
 	}
+	setup := time.Since(t0)
+	afterSync, _, err := m.d.memory()
+	if err != nil {
+		return err
+	}
+	// Then a drift sweep of all 200 stacks, as the daemon does on its schedule.
+	sweep, err := trueupSweep(ctx, m.d, names(stacks))
+	if err != nil {
+		return fmt.Errorf("drift sweep: %w", err)
+	}
+	if err := waitIdle(ctx, m.d, 2*time.Second, 5*time.Minute); err != nil {
+		return err
+	}
 	rss, peak, err := m.d.memory()
 	if err != nil {
 		return err
@@ -70,12 +83,13 @@ func (m *mergeBench) memory(ctx context.Context, res *Results) error {
 	res.Memory = Memory{Stacks: len(all), PRs: len(m.stub.openPulls()), RSSMB: round(rss, 1)}
 	res.note("memory", map[string]any{
 		"peak_rss_mb": round(peak, 1), "workers": 2, "plan_failures": m.d.logs.count("plan failed", t0),
-		"grow_s": round(time.Since(t0).Seconds(), 1),
-		"how": "the merge scenario's daemon, after main grew to 200 stacks and 50 pull requests were open: VmRSS " +
-			"once every stack was applied and every pull request planned and commented, and the daemon idle " +
-			"(VmHWM is the peak)",
+		"grow_s": round(setup.Seconds(), 1), "rss_mb_before_drift_sweep": round(afterSync, 1),
+		"drift_sweep_s": round(sweep.Seconds(), 1),
+		"how": "the merge scenario's daemon, after main grew to 200 stacks and 50 pull requests were open, every " +
+			"stack was applied and every pull request planned and commented, and then a drift check of all 200 " +
+			"stacks: VmRSS of the daemon process once idle (VmHWM is the peak)",
 	})
-	m.e.logf("  %d stacks and %d open pull requests: RSS %.1f MB (peak %.1f MB), %s to apply and plan them",
-		len(all), len(m.stub.openPulls()), rss, peak, time.Since(t0).Round(time.Second))
+	m.e.logf("  %d stacks and %d open pull requests (%s to apply and plan them, %s to drift-check them): RSS %.1f MB (%.1f MB before the sweep, peak %.1f MB)",
+		len(all), len(m.stub.openPulls()), setup.Round(time.Second), sweep.Round(time.Second), rss, afterSync, peak)
 	return nil
 }
