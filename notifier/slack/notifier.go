@@ -156,6 +156,9 @@ func (n *Notifier) Notify(ctx context.Context, e reconciler.Event) error {
 		switch {
 		case res.err == nil:
 			return nil
+		case ctx.Err() != nil && !errors.Is(res.err, ctx.Err()):
+			// Canceled after Slack answered: the caller learns both what Slack said and that it stopped.
+			return fmt.Errorf("%w (then stopped: %w)", res.err, ctx.Err())
 		case errors.Is(res.err, ErrPermanent), ctx.Err() != nil:
 			return res.err
 		case attempt >= n.maxAttempts:

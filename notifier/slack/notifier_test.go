@@ -454,3 +454,28 @@ func TestRedactKeepsTheCause(t *testing.T) {
 	assert.NotContains(t, err.Error(), "xoxTOPSECRET")
 	assert.True(t, strings.Contains(err.Error(), "[webhook URL]"))
 }
+
+// Canceled just as Slack answered: the error says what Slack said and carries the cancellation.
+func TestNotifyCanceledAsSlackAnswers(t *testing.T) {
+	h := newHook(t, nil, response{status: 429, retryAfter: "3600"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The cancel lands after the response arrived and before Notify looks at it.
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		res, err := http.DefaultTransport.RoundTrip(r)
+		cancel()
+		return res, err
+	})}
+	n := newNotifier(t, h.URL(), nil, nil, Options{Timeout: -1, HTTPClient: client})
+
+	err := n.Notify(ctx, testEvent)
+
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "429")
+	assert.NotContains(t, err.Error(), secretPath)
+	assert.Len(t, h.Requests(), 1)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
