@@ -47,7 +47,7 @@ var opsBuilt struct {
 func opsBinary(t *testing.T) string {
 	t.Helper()
 	opsBuilt.once.Do(func() {
-		root, err := opsModuleRoot()
+		root, err := tftest.RepoRoot()
 		if err != nil {
 			opsBuilt.err = err
 			return
@@ -73,24 +73,6 @@ func opsBinary(t *testing.T) string {
 	})
 	require.NoError(t, opsBuilt.err)
 	return opsBuilt.path
-}
-
-// opsModuleRoot walks up from the working directory to the directory holding go.mod.
-func opsModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // opsDaemonURL is the base URL of the daemon's HTTP API, read from its "trueup started" log line.

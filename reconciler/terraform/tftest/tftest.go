@@ -31,7 +31,7 @@ func Tools(t testing.TB) (binary, cliConfig string) {
 func find() (binary, cliConfig string, err error) {
 	binary, cliConfig = os.Getenv("TRUEUP_TERRAFORM"), os.Getenv("TRUEUP_TERRAFORMRC")
 	if binary == "" || cliConfig == "" {
-		root, err := repoRoot()
+		root, err := RepoRoot()
 		if err != nil {
 			return "", "", err
 		}
@@ -50,8 +50,8 @@ func find() (binary, cliConfig string, err error) {
 	return binary, cliConfig, nil
 }
 
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
+// RepoRoot returns the module root: the first directory holding go.mod at or above the working directory.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

@@ -27,7 +27,7 @@ func TestFindUsesEnvironment(t *testing.T) {
 }
 
 func TestRepoRoot(t *testing.T) {
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	require.NoError(t, err)
 	assert.FileExists(t, filepath.Join(root, "go.mod"))
 }
