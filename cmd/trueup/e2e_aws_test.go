@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trueup/trueup/git/gittest"
+	"github.com/trueup/trueup/reconciler/aws/awstest"
 )
 
 const (
@@ -39,17 +40,6 @@ stacks:
 `
 	}
 	return s
-}
-
-// callsFor are the STS calls that asked for role.
-func callsFor(calls []awsSTSCall, role string) []awsSTSCall {
-	var out []awsSTSCall
-	for _, c := range calls {
-		if c.Role == role {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 func TestAWSPlanAndApplyRunUnderTheirOwnRoles(t *testing.T) {
@@ -78,10 +68,10 @@ func TestAWSPlanAndApplyRunUnderTheirOwnRoles(t *testing.T) {
 	for _, c := range calls {
 		assert.Equal(t, "trueup-stacks-a-"+rev.Short(), c.Session, c.Role)
 		assert.Equal(t, map[string]string{"trueup:stack": "stacks/a", "trueup:commit": string(rev)}, c.Tags, c.Role)
-		assert.Equal(t, awsSigner{awsBaseKeyID, "eu-west-1", "sts"}, c.Signer, "trueup's own identity assumes the role in the stack's region")
+		assert.Equal(t, awstest.Signer{KeyID: awstest.BaseKeyID, Region: "eu-west-1", Service: "sts"}, c.Signer, "trueup's own identity assumes the role in the stack's region")
 	}
 
-	apply, plan := callsFor(calls, awsApplyRole)[0], callsFor(calls, awsPlanRole)[0]
+	apply, plan := cloud.sts.CredentialsFor(awsApplyRole)[0], cloud.sts.CredentialsFor(awsPlanRole)[0]
 	require.NotEqual(t, plan.KeyID, apply.KeyID)
 	assert.Equal(t, apply.KeyID+" "+apply.Token+" eu-west-1", readFile(t, filepath.Join(out, "a.env")),
 		"Terraform's apply ran with the apply role's credentials and the stack's region")
@@ -92,7 +82,7 @@ func TestAWSPlanAndApplyRunUnderTheirOwnRoles(t *testing.T) {
 	assert.Equal(t, "c", ecs[0].Cluster)
 	assert.Equal(t, "s", ecs[0].Service)
 	assert.True(t, ecs[0].ForceNewDeployment)
-	assert.Equal(t, awsSigner{applyKey, "eu-west-1", "ecs"}, ecs[0].Signer, "the redeploy runs under the apply role")
+	assert.Equal(t, awstest.Signer{KeyID: applyKey, Region: "eu-west-1", Service: "ecs"}, ecs[0].Signer, "the redeploy runs under the apply role")
 
 	cloud.assertNoSecretsIn(t, d.logs.String())
 }
@@ -134,7 +124,7 @@ func TestAWSAccessDeniedFailsOnlyThatStackAndItsHook(t *testing.T) {
 	assert.Contains(t, b["last_run"].(map[string]any)["error"], denied, "b's status says why")
 	require.NoError(t, d.stop())
 
-	applies := callsFor(cloud.sts.Calls(), awsApplyRole)
+	applies := cloud.sts.CredentialsFor(awsApplyRole)
 	require.NotEmpty(t, applies)
 	applyKey := applies[0].KeyID
 	assert.Equal(t, applies[0].KeyID+" "+applies[0].Token+" eu-west-1", readFile(t, filepath.Join(out, "a.env")),
@@ -182,13 +172,13 @@ func TestAWSSlackWebhookURLFromSecretsManager(t *testing.T) {
 			signers := cloud.secrets.Signers()
 			require.NotEmpty(t, signers)
 			for _, s := range signers {
-				assert.Equal(t, awsSigner{awsBaseKeyID, "eu-west-1", "secretsmanager"}, s,
+				assert.Equal(t, awstest.Signer{KeyID: awstest.BaseKeyID, Region: "eu-west-1", Service: "secretsmanager"}, s,
 					"trueup reads the secret with its own identity, in the ARN's region")
 			}
 			logs := d.logs.String()
 			assert.NotContains(t, logs, slack.URL(), "the webhook URL is a secret")
 			assert.NotContains(t, logs, strings.TrimPrefix(slack.URL(), "http://"))
-			assert.NotContains(t, logs, awsBaseSecret)
+			assert.NotContains(t, logs, awstest.BaseSecretKey)
 		})
 	}
 }

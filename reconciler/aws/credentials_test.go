@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/aws/awstest"
 )
 
 const (
@@ -21,7 +22,7 @@ const (
 )
 
 type credsFixture struct {
-	sts   *fakeSTS
+	sts   *awstest.STS
 	clock *clock
 	creds *Credentials
 	log   *syncBuffer
@@ -30,10 +31,10 @@ type credsFixture struct {
 func newCredsFixture(t *testing.T, defaults reconciler.StackAWS) *credsFixture {
 	t.Helper()
 	clk := newClock()
-	f := &credsFixture{sts: newFakeSTS(t, clk.Now), clock: clk}
+	f := &credsFixture{sts: awstest.NewSTS(t, clk.Now), clock: clk}
 	log, buf := logCapture(t, f.sts.Issued)
 	creds, err := NewCredentials(context.Background(), CredentialsOptions{
-		AWSConfig: baseConfig(), Defaults: defaults, STSEndpoint: f.sts.srv.URL,
+		AWSConfig: baseConfig(), Defaults: defaults, STSEndpoint: f.sts.URL,
 		Now: clk.Now, Logger: log, backoff: zeroBackoff{},
 	})
 	require.NoError(t, err)
@@ -69,15 +70,15 @@ func TestEnvPlanAndApplyAssumeDifferentRoles(t *testing.T) {
 
 	calls := f.sts.Calls()
 	require.Len(t, calls, 2)
-	assert.Equal(t, stsCall{
+	assert.Equal(t, awstest.AssumeRoleCall{
 		Role: planRole, Session: "trueup-envs-prod-01234567", ExternalID: "ext-123", Duration: "3600",
 		Tags:   map[string]string{"trueup:stack": "envs/prod", "trueup:commit": string(sha), "trueup:pull_request": "7"},
-		Signer: signer{AKID: baseAKID, Region: "eu-west-1", Service: "sts"},
+		Signer: awstest.Signer{KeyID: awstest.BaseKeyID, Region: "eu-west-1", Service: "sts"},
 	}, calls[0])
-	assert.Equal(t, stsCall{
+	assert.Equal(t, awstest.AssumeRoleCall{
 		Role: applyRole, Session: "trueup-envs-prod-01234567", ExternalID: "ext-123", Duration: "3600",
 		Tags:   map[string]string{"trueup:stack": "envs/prod", "trueup:commit": string(sha)},
-		Signer: signer{AKID: baseAKID, Region: "eu-west-1", Service: "sts"},
+		Signer: awstest.Signer{KeyID: awstest.BaseKeyID, Region: "eu-west-1", Service: "sts"},
 	}, calls[1])
 	assert.Equal(t, "ASIAFAKE0001", plan["AWS_ACCESS_KEY_ID"])
 	assert.Equal(t, "ASIAFAKE0002", apply["AWS_ACCESS_KEY_ID"])

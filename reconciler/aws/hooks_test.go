@@ -12,21 +12,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/aws/awstest"
 )
 
 type hooksFixture struct {
 	creds *credsFixture
-	ecs   *fakeECS
+	ecs   *awstest.ECS
 	env   map[string]string
 	hooks *Hooks
 }
 
 func newHooksFixture(t *testing.T, withCredentials bool) *hooksFixture {
 	t.Helper()
-	f := &hooksFixture{creds: newCredsFixture(t, reconciler.StackAWS{}), ecs: newFakeECS(t), env: map[string]string{}}
+	f := &hooksFixture{creds: newCredsFixture(t, reconciler.StackAWS{}), ecs: awstest.NewECS(t), env: map[string]string{}}
 	log, _ := logCapture(t, f.creds.sts.Issued)
 	opts := HooksOptions{
-		AWSConfig: baseConfig(), ECSEndpoint: f.ecs.srv.URL,
+		AWSConfig: baseConfig(), ECSEndpoint: f.ecs.URL,
 		Getenv: func(k string) string { return f.env[k] }, Logger: log,
 	}
 	if withCredentials {
@@ -57,7 +58,7 @@ func TestAfterApplyRedeploysECSUnderTheApplyRole(t *testing.T) {
 	assert.Equal(t, "prod", calls[0].Cluster)
 	assert.Equal(t, "web", calls[0].Service)
 	assert.True(t, calls[0].ForceNewDeployment)
-	assert.Equal(t, signer{AKID: "ASIAFAKE0001", Region: "eu-west-1", Service: "ecs"}, calls[0].Signer,
+	assert.Equal(t, awstest.Signer{KeyID: "ASIAFAKE0001", Region: "eu-west-1", Service: "ecs"}, calls[0].Signer,
 		"signed with the apply role's session, in the stack's region")
 	assert.Equal(t, "session-token-1-SENSITIVE", calls[0].Token)
 
@@ -76,7 +77,7 @@ func TestAfterApplyWithoutRoleUsesTheBaseIdentity(t *testing.T) {
 		require.NoError(t, f.hooks.AfterApply(context.Background(), st, sha, ""))
 		calls := f.ecs.Calls()
 		require.Len(t, calls, 1)
-		assert.Equal(t, signer{AKID: baseAKID, Region: "us-east-1", Service: "ecs"}, calls[0].Signer)
+		assert.Equal(t, awstest.Signer{KeyID: awstest.BaseKeyID, Region: "us-east-1", Service: "ecs"}, calls[0].Signer)
 		assert.Empty(t, f.creds.sts.Calls())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/aws/awstest"
 )
 
 // TestLogsHoldNoSecrets drives credentials, secrets and hooks through success, caching, refresh and
@@ -19,19 +20,19 @@ import (
 func TestLogsHoldNoSecrets(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	sts := newFakeSTS(t, clk.Now)
-	sm := newFakeSecretsManager(t)
-	ecs := newFakeECS(t)
+	sts := awstest.NewSTS(t, clk.Now)
+	sm := awstest.NewSecretsManager(t)
+	ecs := awstest.NewECS(t)
 	hook, _, _ := webhookServer(t, http.StatusServiceUnavailable)
 	hookURL := hook.URL + "/hooks/deploy/SENSITIVE-path?token=SENSITIVE-query"
 	buf := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	creds, err := NewCredentials(ctx, CredentialsOptions{AWSConfig: baseConfig(), STSEndpoint: sts.srv.URL, Now: clk.Now, Logger: log, backoff: zeroBackoff{}})
+	creds, err := NewCredentials(ctx, CredentialsOptions{AWSConfig: baseConfig(), STSEndpoint: sts.URL, Now: clk.Now, Logger: log, backoff: zeroBackoff{}})
 	require.NoError(t, err)
-	secrets, err := NewSecrets(ctx, SecretsOptions{AWSConfig: baseConfig(), Endpoint: sm.srv.URL, Now: clk.Now, Logger: log})
+	secrets, err := NewSecrets(ctx, SecretsOptions{AWSConfig: baseConfig(), Endpoint: sm.URL, Now: clk.Now, Logger: log})
 	require.NoError(t, err)
-	hooks, err := NewHooks(HooksOptions{AWSConfig: baseConfig(), ECSEndpoint: ecs.srv.URL, Credentials: creds, Logger: log,
+	hooks, err := NewHooks(HooksOptions{AWSConfig: baseConfig(), ECSEndpoint: ecs.URL, Credentials: creds, Logger: log,
 		Getenv: func(string) string { return hookURL }})
 	require.NoError(t, err)
 
@@ -84,7 +85,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	for _, env := range envs {
 		issued = append(issued, env[EnvSecretAccessKey], env[EnvSessionToken])
 	}
-	for _, s := range append(issued, baseSecret, slackURL, "SENSITIVE", hook.URL) {
+	for _, s := range append(issued, awstest.BaseSecretKey, slackURL, "SENSITIVE", hook.URL) {
 		require.NotEmpty(t, s)
 		assert.NotContains(t, out, s)
 	}

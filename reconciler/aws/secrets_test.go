@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trueup/trueup/reconciler/aws/awstest"
 )
 
 const (
@@ -17,7 +19,7 @@ const (
 )
 
 type secretsFixture struct {
-	sm      *fakeSecretsManager
+	sm      *awstest.SecretsManager
 	clock   *clock
 	secrets *Secrets
 	log     *syncBuffer
@@ -25,7 +27,7 @@ type secretsFixture struct {
 
 func newSecretsFixture(t *testing.T) *secretsFixture {
 	t.Helper()
-	f := &secretsFixture{sm: newFakeSecretsManager(t), clock: newClock()}
+	f := &secretsFixture{sm: awstest.NewSecretsManager(t), clock: newClock()}
 	f.sm.Set(slackARN, slackURL)
 	f.sm.Set(githubARN, githubObj)
 	f.sm.Set("plain-name", "not json SENSITIVE")
@@ -33,7 +35,7 @@ func newSecretsFixture(t *testing.T) *secretsFixture {
 		return []string{slackURL, "SENSITIVE-slack", "ghp_SENSITIVE_token", "not json SENSITIVE", "rotated-SENSITIVE"}
 	})
 	s, err := NewSecrets(context.Background(), SecretsOptions{
-		AWSConfig: baseConfig(), Endpoint: f.sm.srv.URL, Refresh: 10 * time.Minute, Now: f.clock.Now, Logger: log,
+		AWSConfig: baseConfig(), Endpoint: f.sm.URL, Refresh: 10 * time.Minute, Now: f.clock.Now, Logger: log,
 	})
 	require.NoError(t, err)
 	f.secrets, f.log = s, buf
@@ -151,10 +153,8 @@ func TestSecretsRegionFromARN(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.secrets.Get(ctx, "plain-name")
 	require.NoError(t, err)
-	f.sm.mu.Lock()
-	defer f.sm.mu.Unlock()
-	assert.Equal(t, []signer{
-		{AKID: baseAKID, Region: "eu-central-1", Service: "secretsmanager"},
-		{AKID: baseAKID, Region: "us-east-1", Service: "secretsmanager"},
-	}, f.sm.signers)
+	assert.Equal(t, []awstest.Signer{
+		{KeyID: awstest.BaseKeyID, Region: "eu-central-1", Service: "secretsmanager"},
+		{KeyID: awstest.BaseKeyID, Region: "us-east-1", Service: "secretsmanager"},
+	}, f.sm.Signers())
 }
