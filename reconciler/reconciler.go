@@ -295,13 +295,14 @@ func (r *Reconciler) observeHead(ctx context.Context, head Revision, open []Pull
 		r.log.Warn("layout", "rev", head.Short(), "warning", w)
 	}
 	r.mu.Lock()
+	prev := r.head
 	r.head, r.layout, r.layoutErr = head, layout, nil
 	clear(r.changed)
 	r.mu.Unlock()
 	r.log.Info("main moved", "rev", head.Short(), "stacks", len(layout.Stacks))
 
 	names := map[string]bool{}
-	for _, s := range layout.Stacks {
+	for _, s := range r.applyOrder(ctx, layout, prev, head) {
 		names[s.Name] = true
 		r.queue.Add(Key{Stack: s.Name, Branch: r.opts.Branch})
 	}
@@ -315,6 +316,29 @@ func (r *Reconciler) observeHead(ctx context.Context, head Revision, open []Pull
 			r.queue.Add(Key{Stack: st.Name, Branch: r.opts.Branch})
 		}
 	}
+}
+
+// applyOrder returns the layout's stacks, those that the move of main from prev to head changed
+// first: every stack is queued so each decides for itself, and the applies a merge is waiting for
+// should not queue behind the bookkeeping of every stack it left alone.
+func (r *Reconciler) applyOrder(ctx context.Context, layout *Layout, prev, head Revision) []Stack {
+	if prev == "" || prev == head || layout.Affects == nil {
+		return layout.Stacks
+	}
+	changed, err := r.changedPaths(ctx, prev, head)
+	if err != nil {
+		return layout.Stacks // each stack diffs from its own revision, and plans when it cannot
+	}
+	first := make([]Stack, 0, len(layout.Stacks))
+	var rest []Stack
+	for _, s := range layout.Stacks {
+		if layout.Affects(s, changed) {
+			first = append(first, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	return append(first, rest...)
 }
 
 func (r *Reconciler) loadLayout(ctx context.Context, rev Revision) (*Layout, error) {

@@ -257,3 +257,25 @@ func TestApplyOfANewRevisionResolvesRecordedDrift(t *testing.T) {
 	assert.Contains(t, resolved[0].Action, "corrected by the apply of r2")
 	assert.Equal(t, []EventKind{EventDriftDetected, EventDriftResolved}, alerts.kinds())
 }
+
+// When main moves, the stacks it changed are decided first: their applies do not wait behind the
+// bookkeeping of the stacks it left alone.
+func TestChangedStacksAreQueuedFirst(t *testing.T) {
+	h := newHarness(t, t.TempDir(), Options{Workers: 1})
+	var aSyncedWhenBPlanned atomic.Value
+	h.runner.PlanFunc = func(ctx context.Context, spec RunSpec) (*Plan, error) {
+		if spec.Stack.Name == "stacks/b" && spec.Revision == "r2" {
+			aSyncedWhenBPlanned.Store(h.state("stacks/a").SyncedRev)
+		}
+		return &Plan{Complete: true}, nil
+	}
+	h.start()
+	eventually(t, "r1 applied", func() bool {
+		return h.state("stacks/a").AppliedRev == "r1" && h.state("stacks/b").AppliedRev == "r1"
+	})
+	h.src.commit("r2", map[string]string{"stacks/a/main.tf": "a1", "stacks/b/main.tf": "b2"})
+	eventually(t, "b applied at r2", func() bool { return h.state("stacks/b").AppliedRev == "r2" })
+	eventually(t, "a synced to r2", func() bool { return h.state("stacks/a").SyncedRev == "r2" })
+	assert.Equal(t, Revision("r1"), aSyncedWhenBPlanned.Load(), "b, which r2 changed, ran before a was marked synced")
+	assert.Equal(t, Revision("r1"), h.state("stacks/a").AppliedRev, "a, which r2 left alone, did not run")
+}

@@ -112,7 +112,9 @@ func (m *mergeBench) mergeApply(ctx context.Context, reps int, res *Results) err
 			return err
 		}
 		var lr *runRecord
-		err = waitFor(ctx, stack+" applied", 2*time.Minute, 20*time.Millisecond, func() (bool, error) {
+		// The end is the run's own finished time, so a slow poll costs no accuracy; a fast one would
+		// have the daemon encode every stack's state many times a second while it is being timed.
+		err = waitFor(ctx, stack+" applied", 2*time.Minute, 250*time.Millisecond, func() (bool, error) {
 			all, err := m.d.stacks(ctx)
 			if err != nil {
 				return false, err
@@ -159,7 +161,7 @@ func (m *mergeBench) moduleFanout(ctx context.Context, res *Results) error {
 	if err != nil {
 		return err
 	}
-	err = waitFor(ctx, "the module's callers applied", 3*time.Minute, 50*time.Millisecond, func() (bool, error) {
+	err = waitFor(ctx, "the module's callers applied", 3*time.Minute, 250*time.Millisecond, func() (bool, error) {
 		all, err := m.d.stacks(ctx)
 		if err != nil {
 			return false, err
