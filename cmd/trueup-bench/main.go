@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/trueup/trueup/reconciler/terraform/tftest"
 )
 
 // scenarioNames are the scenarios in the order they run.
@@ -53,9 +55,9 @@ func run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := moduleRoot()
+	root, err := tftest.RepoRoot()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: run from the trueup checkout", err)
 	}
 	env, err := newEnv(root, *keep)
 	if err != nil {
@@ -111,22 +113,4 @@ func run(ctx context.Context, args []string) error {
 		return errors.New("interrupted")
 	}
 	return nil
-}
-
-// moduleRoot walks up from the working directory to the directory holding go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run from the trueup checkout")
-		}
-		dir = parent
-	}
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // slackMessage is one post the Slack receiver got, with the status it answered.
@@ -184,15 +183,7 @@ func assertDriftGolden(t *testing.T, name, out string, m slackMessage) {
 	t.Helper()
 	got := strings.ReplaceAll(m.Text, out, "<out>")
 	got = revRE.ReplaceAllString(got, "<rev>") + "\n"
-	path := filepath.Join("testdata", "drift", name+".golden")
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "golden file missing: run go test ./cmd/trueup -run %s -update", t.Name())
-	assert.Equal(t, string(want), got, "Slack message differs from %s (rerun with -update after checking the change)", path)
+	assertGoldenFile(t, filepath.Join("testdata", "drift", name+".golden"), got, "Slack message")
 }
 
 func fileExists(path string) bool {

@@ -237,7 +237,13 @@ func (e *pullsEnv) normalise(body string) string {
 // assertGolden compares got with testdata/pulls/<name>.golden, or rewrites it under -update.
 func assertGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "pulls", name+".golden")
+	assertGoldenFile(t, filepath.Join("testdata", "pulls", name+".golden"), got, "comment")
+}
+
+// assertGoldenFile compares got, text a person reads (what), with the golden file at path, or
+// rewrites the file under -update.
+func assertGoldenFile(t *testing.T, path, got, what string) {
+	t.Helper()
 	if *update {
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
@@ -245,7 +251,7 @@ func assertGolden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	require.NoError(t, err, "golden file missing: run go test ./cmd/trueup -run %s -update", t.Name())
-	assert.Equal(t, string(want), got, "comment differs from %s (rerun with -update after checking the change)", path)
+	assert.Equal(t, string(want), got, "%s differs from %s (rerun with -update after checking the change)", what, path)
 }
 
 // assertBalanced checks that a comment part opens and closes its code fences and <details> blocks.
