@@ -83,9 +83,19 @@ func localBackend(path string) string {
 
 // slowApply is a configuration whose apply runs sleep for the given seconds.
 func slowApply(seconds string) string {
+	return slowApplyAnnounced(seconds, "")
+}
+
+// slowApplyAnnounced is slowApply whose provisioner first creates the file started (when set), so
+// a test can tell that Terraform is inside the apply's slow step and not still setting it up.
+func slowApplyAnnounced(seconds, started string) string {
+	command := "sleep " + seconds
+	if started != "" {
+		command = "touch '" + started + "' && " + command
+	}
 	return `resource "terraform_data" "slow" {
   provisioner "local-exec" {
-    command = "sleep ` + seconds + `"
+    command = "` + command + `"
   }
 }
 `

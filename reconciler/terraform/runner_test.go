@@ -229,7 +229,8 @@ func TestHeldLockIsKindLocked(t *testing.T) {
 func TestCancelInterruptsApply(t *testing.T) {
 	r := newTestRunner(t, 0)
 	e := newEnv(t)
-	writeFiles(t, filepath.Join(e.workdir, "slow"), map[string]string{"main.tf": slowApply("120")})
+	started := filepath.Join(t.TempDir(), "provisioner-started")
+	writeFiles(t, filepath.Join(e.workdir, "slow"), map[string]string{"main.tf": slowApplyAnnounced("120", started)})
 	spec := e.spec("slow", "")
 	plan, err := r.Plan(t.Context(), spec)
 	require.NoError(t, err)
@@ -241,8 +242,10 @@ func TestCancelInterruptsApply(t *testing.T) {
 		_, err := r.Apply(ctx, spec, plan)
 		applied <- err
 	}()
-	waitFor(t, "the apply to take the state lock", func() bool {
-		_, err := os.Stat(filepath.Join(filepath.Dir(spec.StatePath), ".terraform.tfstate.lock.info"))
+	// Wait for the provisioner itself: Terraform 1.5 may miss an interrupt that arrives after it took
+	// the lock but before the provisioner started, and then sleeps until terraform-exec kills it.
+	waitFor(t, "the apply's provisioner to start", func() bool {
+		_, err := os.Stat(started)
 		return err == nil
 	})
 	cancel()
