@@ -233,6 +233,17 @@ func (p *pullsHarness) shown(target, stack string, rev Revision) bool {
 	return json.Unmarshal(raw, &bp) == nil && bp.Revision == rev && bp.Result != ResultRunning
 }
 
+// startWithPull1 starts the reconciler with main at r1 and pull request #1 open from branch
+// "feature" at p1, which changes stacks/a; set the fakes' funcs before.
+func (p *pullsHarness) startWithPull1() (r1, p1 Revision) {
+	r1 = p.dag.add("r1", pullBase)
+	p1 = p.dag.add("p1", withFile(pullBase, "stacks/a/main.tf", "a2"), r1)
+	p.dag.set(map[string]Revision{"main": r1, "feature": p1, "pull/1": p1})
+	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p1, Base: "main", State: "open"})
+	p.start()
+	return r1, p1
+}
+
 func (p *pullsHarness) merge(rev Revision) (string, bool) {
 	raw, err := p.store.Get(context.Background(), "merges", string(rev))
 	return string(raw), err == nil
@@ -250,11 +261,7 @@ func withFile(files map[string]string, path, content string) map[string]string {
 // instead of planning a revision it cannot read, and keeps the plan it has meanwhile.
 func TestPullHeadAnnouncedBeforeItIsFetchedIsPlannedOnceFetched(t *testing.T) {
 	p := newPullsHarness(t)
-	r1 := p.dag.add("r1", pullBase)
-	p1 := p.dag.add("p1", withFile(pullBase, "stacks/a/main.tf", "a2"), r1)
-	p.dag.set(map[string]Revision{"main": r1, "feature": p1, "pull/1": p1})
-	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p1, Base: "main", State: "open"})
-	p.start()
+	_, p1 := p.startWithPull1()
 	eventually(t, "#1 planned at p1", func() bool { return p.shown("pr-1", "stacks/a", p1) })
 
 	// GitHub's API moves first; the ref follows.
@@ -271,11 +278,7 @@ func TestPullHeadAnnouncedBeforeItIsFetchedIsPlannedOnceFetched(t *testing.T) {
 // its merge, and only that one: a later direct push is not compared with the pull request's plans.
 func TestOnlyTheMoveThatBringsInAPullHeadIsItsMerge(t *testing.T) {
 	p := newPullsHarness(t)
-	r1 := p.dag.add("r1", pullBase)
-	p1 := p.dag.add("p1", withFile(pullBase, "stacks/a/main.tf", "a2"), r1)
-	p.dag.set(map[string]Revision{"main": r1, "feature": p1, "pull/1": p1})
-	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p1, Base: "main", State: "open"})
-	p.start()
+	r1, p1 := p.startWithPull1()
 	eventually(t, "#1 planned", func() bool { return p.shown("pr-1", "stacks/a", p1) })
 	eventually(t, "r1 applied", func() bool { return p.state("stacks/b").AppliedRev == r1 })
 
@@ -321,11 +324,7 @@ func TestPullClosedWhilePlanningLeavesNothingBehind(t *testing.T) {
 		}
 		return &Plan{Complete: true, Changes: []ResourceChange{{Address: "local_file.a", Action: ActionCreate}}}, nil
 	}
-	r1 := p.dag.add("r1", pullBase)
-	p1 := p.dag.add("p1", withFile(pullBase, "stacks/a/main.tf", "a2"), r1)
-	p.dag.set(map[string]Revision{"main": r1, "feature": p1, "pull/1": p1})
-	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p1, Base: "main", State: "open"})
-	p.start()
+	_, p1 := p.startWithPull1()
 	<-planning
 	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p1, Base: "main", State: "closed"})
 	eventually(t, "#1 forgotten", func() bool {

@@ -13,37 +13,21 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/trueup/trueup/reconciler"
 )
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
-// stackStatus is the part of GET /api/v1/stacks the bench reads.
-type stackStatus struct {
-	Name       string     `json:"name"`
-	AppliedRev string     `json:"applied_revision"`
-	Pending    bool       `json:"pending"`
-	Running    bool       `json:"running"`
-	LastRun    *runRecord `json:"last_run"`
-}
-
-type runRecord struct {
-	Kind     string    `json:"kind"`
-	Revision string    `json:"revision"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
-	Result   string    `json:"result"`
-	Error    string    `json:"error"`
-}
-
 // stacks returns every stack's status, by name.
-func (d *daemon) stacks(ctx context.Context) (map[string]stackStatus, error) {
+func (d *daemon) stacks(ctx context.Context) (map[string]reconciler.StackStatus, error) {
 	var body struct {
-		Stacks []stackStatus `json:"stacks"`
+		Stacks []reconciler.StackStatus `json:"stacks"`
 	}
 	if err := d.getJSON(ctx, "/api/v1/stacks", &body); err != nil {
 		return nil, err
 	}
-	out := make(map[string]stackStatus, len(body.Stacks))
+	out := make(map[string]reconciler.StackStatus, len(body.Stacks))
 	for _, s := range body.Stacks {
 		out[s.Name] = s
 	}

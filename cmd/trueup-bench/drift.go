@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/trueup/trueup/reconciler"
 )
 
 // driftSweep times a drift sweep of the daemon's in-sync stacks through trueup, triggered through
@@ -69,10 +71,10 @@ func trueupSweep(ctx context.Context, d *daemon, stacks []string) (time.Duration
 		last = time.Time{}
 		for _, name := range stacks {
 			lr := all[name].LastRun
-			if lr == nil || lr.Kind != "drift" || !lr.Finished.After(t0) {
+			if lr == nil || lr.Kind != reconciler.RunDrift || !lr.Finished.After(t0) {
 				return false, nil
 			}
-			if lr.Result != "succeeded" {
+			if lr.Result != reconciler.ResultSucceeded {
 				return false, fmt.Errorf("drift check of %s: %s %s", name, lr.Result, lr.Error)
 			}
 			if lr.Finished.After(last) {

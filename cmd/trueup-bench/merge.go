@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/trueup/trueup/reconciler"
 )
 
 // benchMerge runs merge_apply, module_fanout, pr_comment and then memory against one daemon
@@ -111,7 +113,7 @@ func (m *mergeBench) mergeApply(ctx context.Context, reps int, res *Results) err
 		if err != nil {
 			return err
 		}
-		var lr *runRecord
+		var lr *reconciler.RunRecord
 		// The end is the run's own finished time, so a slow poll costs no accuracy; a fast one would
 		// have the daemon encode every stack's state many times a second while it is being timed.
 		err = waitFor(ctx, stack+" applied", 2*time.Minute, 250*time.Millisecond, func() (bool, error) {
@@ -120,12 +122,12 @@ func (m *mergeBench) mergeApply(ctx context.Context, reps int, res *Results) err
 				return false, err
 			}
 			lr = all[stack].LastRun
-			return lr != nil && lr.Kind == "apply" && lr.Revision == m.head && !lr.Finished.IsZero(), nil
+			return lr != nil && lr.Kind == reconciler.RunApply && string(lr.Revision) == m.head && !lr.Finished.IsZero(), nil
 		})
 		if err != nil {
 			return err
 		}
-		if lr.Result != "succeeded" {
+		if lr.Result != reconciler.ResultSucceeded {
 			return fmt.Errorf("apply of %s: %s %s", stack, lr.Result, lr.Error)
 		}
 		if err := waitIdle(ctx, m.d, 500*time.Millisecond, time.Minute); err != nil {
@@ -168,7 +170,7 @@ func (m *mergeBench) moduleFanout(ctx context.Context, res *Results) error {
 		}
 		for _, s := range expected {
 			lr := all[s].LastRun
-			if lr == nil || lr.Kind != "apply" || lr.Revision != m.head || lr.Finished.IsZero() {
+			if lr == nil || lr.Kind != reconciler.RunApply || string(lr.Revision) != m.head || lr.Finished.IsZero() {
 				return false, nil
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/trueup/trueup/reconciler"
 )
 
 // waitApplied waits until every stack's last run is an apply of rev that finished, and returns the
@@ -21,11 +23,11 @@ func (e *env) waitApplied(ctx context.Context, d *daemon, stacks []string, rev s
 		failed = failed[:0]
 		for _, name := range stacks {
 			lr := all[name].LastRun
-			if lr == nil || lr.Kind != "apply" || lr.Revision != rev || lr.Finished.IsZero() {
+			if lr == nil || lr.Kind != reconciler.RunApply || string(lr.Revision) != rev || lr.Finished.IsZero() {
 				continue
 			}
 			done++
-			if lr.Result == "failed" {
+			if lr.Result == reconciler.ResultFailed {
 				failed = append(failed, name)
 			}
 		}
