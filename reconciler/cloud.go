@@ -5,10 +5,14 @@ import (
 	"time"
 )
 
-// StackAWS is how a stack's Terraform runs reach AWS. Plans and drift checks assume RoleARN (which
-// should be read-only); applies assume ApplyRoleARN, or RoleARN when it is empty.
+// StackAWS is how a stack's Terraform runs reach AWS. Plans and drift checks on the applied branch
+// assume RoleARN (which should be read-only); applies assume ApplyRoleARN, or RoleARN when it is
+// empty; plans of branch and pull request code (untrusted) assume BranchRoleARN, or RoleARN when it
+// is empty. These settings are privilege: for untrusted runs they come only from trusted
+// configuration (trueup.yaml and the applied branch's .trueup.yaml).
 type StackAWS struct {
 	RoleARN         string        `json:"role_arn,omitempty" yaml:"role_arn"`
+	BranchRoleARN   string        `json:"branch_role_arn,omitempty" yaml:"branch_role_arn"`
 	ApplyRoleARN    string        `json:"apply_role_arn,omitempty" yaml:"apply_role_arn"`
 	ExternalID      string        `json:"external_id,omitempty" yaml:"external_id"`
 	Region          string        `json:"region,omitempty" yaml:"region"`
@@ -25,6 +29,9 @@ func (a StackAWS) Merge(defaults StackAWS) StackAWS {
 	}
 	if a.ApplyRoleARN == "" {
 		a.ApplyRoleARN = defaults.ApplyRoleARN
+	}
+	if a.BranchRoleARN == "" {
+		a.BranchRoleARN = defaults.BranchRoleARN
 	}
 	if a.ExternalID == "" {
 		a.ExternalID = defaults.ExternalID
@@ -65,15 +72,22 @@ type RunPurpose string
 
 // Run purposes.
 const (
-	PurposePlan  RunPurpose = "plan"  // plans and drift checks: read-only credentials
+	PurposePlan  RunPurpose = "plan"  // plans (of main before an apply, of branches and pull requests): read-only credentials
 	PurposeApply RunPurpose = "apply" // applies: apply credentials
+	PurposeDrift RunPurpose = "drift" // drift checks of the applied branch: read-only credentials
 )
 
 // CredentialRequest describes one Terraform run that needs cloud credentials.
 type CredentialRequest struct {
-	Stack       Stack
-	Revision    Revision
-	Purpose     RunPurpose
+	Stack    Stack
+	Revision Revision
+	Purpose  RunPurpose
+	// Branch is the branch the run's code comes from: the applied branch, a branch, or a pull
+	// request's head branch.
+	Branch string
+	// Untrusted is true for runs of branch and pull request code: they get the branch role
+	// (BranchRoleARN, or RoleARN), never the apply role.
+	Untrusted   bool
 	PullRequest int
 }
 

@@ -176,3 +176,17 @@ func (r *Reconciler) StoreOK(ctx context.Context) error {
 	}
 	return nil
 }
+
+// PullPlans returns the plans recorded for pull request number, sorted by stack, with their full
+// rendering (a pull request comment may show only part of it). ErrNotFound when trueup has
+// recorded no plan for it.
+func (r *Reconciler) PullPlans(ctx context.Context, number int) ([]BranchPlan, error) {
+	plans, err := r.targetPlans(ctx, pullTarget(number))
+	if err != nil {
+		return nil, err
+	}
+	if len(plans) == 0 {
+		return nil, ErrNotFound
+	}
+	return plans, nil
+}

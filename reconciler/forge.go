@@ -47,6 +47,9 @@ type StackReport struct {
 	Applied *RunRecord
 	// HeldReason says why the merged change was not applied, with the difference.
 	HeldReason string
+	// Notice is shown in the stack's section, e.g. that the branch changes a privilege setting
+	// (AWS roles, on_apply) that takes effect only after the merge.
+	Notice string
 }
 
 // PullReport is everything one pull request comment shows.

@@ -45,6 +45,12 @@ type RunSpec struct {
 	Env map[string]string
 	// Render asks Plan to fill Plan.Rendered with Terraform's human rendering.
 	Render bool
+	// Untrusted is true for runs of branch and pull request code: the Runner gives them only what
+	// trusted configuration grants untrusted runs (their own environment list, a sandbox, a copy
+	// of the stack's state), never the applied branch's.
+	Untrusted bool
+	// RunID identifies the run (per-run HOME and TMPDIR, logs).
+	RunID string
 }
 
 // Runner runs Terraform. Errors are *Error: KindLocked for a held state lock, KindCanceled when ctx

@@ -515,23 +515,33 @@ func (r *Reconciler) recordMergeResult(ctx context.Context, pr int, stack string
 		p.Applied = &run
 	}
 	r.putPlan(ctx, p)
-	plans, err := r.store.List(ctx, bucketPlans)
+	plans, err := r.targetPlans(ctx, pullTarget(pr))
 	if err != nil {
 		return
 	}
 	report := PullReport{Number: pr, Head: run.Revision}
-	keys := make([]string, 0, len(plans))
-	for key := range plans {
-		if strings.HasPrefix(key, pullTarget(pr)+"/") {
-			keys = append(keys, key)
-		}
-	}
-	slices.Sort(keys)
-	for _, key := range keys {
-		var bp BranchPlan
-		if json.Unmarshal(plans[key], &bp) == nil {
-			report.Stacks = append(report.Stacks, bp.Report())
-		}
+	for _, bp := range plans {
+		report.Stacks = append(report.Stacks, bp.Report())
 	}
 	r.comment(ctx, report)
+}
+
+// targetPlans returns the plans recorded for a branch or pull request, sorted by stack.
+func (r *Reconciler) targetPlans(ctx context.Context, target string) ([]BranchPlan, error) {
+	plans, err := r.store.List(ctx, bucketPlans)
+	if err != nil {
+		return nil, err
+	}
+	var out []BranchPlan
+	for key, raw := range plans {
+		if !strings.HasPrefix(key, target+"/") {
+			continue
+		}
+		var bp BranchPlan
+		if json.Unmarshal(raw, &bp) == nil && bp.Target == target {
+			out = append(out, bp)
+		}
+	}
+	slices.SortFunc(out, func(a, b BranchPlan) int { return strings.Compare(a.Stack, b.Stack) })
+	return out, nil
 }

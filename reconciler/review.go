@@ -24,6 +24,8 @@ type BranchPlan struct {
 	Applied *RunRecord `json:"applied,omitempty"`
 	// HeldReason says why the merge was not applied.
 	HeldReason string `json:"held_reason,omitempty"`
+	// Notice is shown with the plan (see StackReport.Notice).
+	Notice string `json:"notice,omitempty"`
 }
 
 // Report is the plan as one row and section of a pull request comment. A merge held for approval
@@ -32,7 +34,7 @@ func (p BranchPlan) Report() StackReport {
 	r := StackReport{
 		Stack: p.Stack, Revision: p.Revision, Result: p.Result,
 		Add: p.Add, Change: p.Change, Delete: p.Delete,
-		Rendered: p.Rendered, Error: p.Error, Applied: p.Applied, HeldReason: p.HeldReason,
+		Rendered: p.Rendered, Error: p.Error, Applied: p.Applied, HeldReason: p.HeldReason, Notice: p.Notice,
 	}
 	if p.HeldReason != "" && p.Applied == nil {
 		r.Result = ResultHeld
