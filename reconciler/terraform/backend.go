@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -167,8 +169,17 @@ func (j *job) prepareBackend(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if j.spec.Untrusted {
+		// Untrusted code reads a copy of the stack's state, taken now, inside its own data dir:
+		// it never sees (nor locks, nor writes) the real state directory.
+		copied := filepath.Join(j.spec.DataDir, "state", filepath.Base(statePath))
+		if err := snapshotDir(filepath.Dir(statePath), filepath.Dir(copied)); err != nil {
+			return nil, fmt.Errorf("copy state: %w", err)
+		}
+		statePath = copied
+	}
 	stateDir := filepath.Dir(statePath)
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, err
 	}
 	workspaceDir := filepath.Join(stateDir, "workspaces")
@@ -211,4 +222,53 @@ func writeIfChanged(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// snapshotDir makes dst a fresh copy of the regular files and directories under src (symlinks are
+// skipped); a missing src leaves dst empty.
+func snapshotDir(src, dst string) error {
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return err
+	}
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) && path == src {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, 0o700)
+		case d.Type().IsRegular():
+			return copyFileMode(path, to, 0o600)
+		}
+		return nil
+	})
+	return err
+}
+
+func copyFileMode(from, to string, mode os.FileMode) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

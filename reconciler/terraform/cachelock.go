@@ -83,7 +83,9 @@ func (j *job) initWithCache(ctx context.Context, init func(ctx context.Context) 
 	if err := j.call(ctx, "init", init); err != nil {
 		return err
 	}
-	if mode == cacheIsolate {
+	// What an untrusted run installed is never shared: its code could have changed the provider
+	// binaries in its TF data dir after init, and trusted runs would then execute them.
+	if mode == cacheIsolate && !j.spec.Untrusted {
 		if err := fillCache(filepath.Join(j.dataDir, "providers"), cacheDir); err != nil {
 			// The run is fine without the cache; the next init will try again.
 			j.r.log.WarnContext(ctx, "fill terraform plugin cache", "stack", j.spec.Stack.Name, "err", err)

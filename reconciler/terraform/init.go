@@ -94,12 +94,12 @@ func (j *job) selectWorkspace(ctx context.Context) error {
 // location, the binary, the CLI configuration and the backend arguments.
 func (j *job) fingerprint(backendConfig []string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "binary=%s\ncliconfig=%s\ncache=%s\nstackdir=%s\n", j.r.binary, j.r.opts.CLIConfigFile, j.r.opts.PluginCacheDir, j.stackDir)
+	fmt.Fprintf(h, "binary=%s\ncliconfig=%s\ncache=%s\nstackdir=%s\n", j.r.binary, j.r.cliConfig, j.r.opts.PluginCacheDir, j.stackDir)
 	for _, bc := range backendConfig {
 		fmt.Fprintf(h, "backend-config=%s\n", bc)
 	}
-	if j.r.opts.CLIConfigFile != "" {
-		if err := hashFile(h, j.r.opts.CLIConfigFile); err != nil && !os.IsNotExist(err) {
+	if j.r.cliConfig != "" {
+		if err := hashFile(h, j.r.cliConfig); err != nil && !os.IsNotExist(err) {
 			return "", err
 		}
 	}

@@ -21,6 +21,8 @@ type job struct {
 	spec     reconciler.RunSpec
 	stackDir string
 	dataDir  string // TF_DATA_DIR
+	runDir   string // the run's own HOME and TMPDIR, removed by close
+	private  string // the sandbox wrapper, outside anything the run can write; removed by close
 	tf       *tfexec.Terraform
 	env      map[string]string // Terraform's environment; holds credentials, never logged
 	stdout   bytes.Buffer
@@ -28,34 +30,92 @@ type job struct {
 	spent    time.Duration
 }
 
+// newJob prepares one run. The caller must close the job.
 func (r *Runner) newJob(spec reconciler.RunSpec) (*job, error) {
+	j, err := r.prepareJob(spec)
+	if err != nil {
+		if j != nil {
+			j.close()
+		}
+		return nil, reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: %w", spec.Stack.Name, err))
+	}
+	return j, nil
+}
+
+func (r *Runner) prepareJob(spec reconciler.RunSpec) (*job, error) {
 	if spec.Workdir == "" || spec.DataDir == "" {
-		return nil, reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: run spec needs Workdir and DataDir", spec.Stack.Name))
+		return nil, fmt.Errorf("run spec needs Workdir and DataDir")
 	}
-	stackDir := filepath.Join(spec.Workdir, filepath.FromSlash(spec.Stack.Dir))
-	if err := os.MkdirAll(spec.DataDir, 0o755); err != nil {
-		return nil, reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: data dir: %w", spec.Stack.Name, err))
+	j := &job{r: r, spec: spec, stackDir: filepath.Join(spec.Workdir, filepath.FromSlash(spec.Stack.Dir)), dataDir: filepath.Join(spec.DataDir, "tfdata")}
+	if err := os.MkdirAll(spec.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	tf, err := tfexec.NewTerraform(stackDir, r.binary)
+	runDir, err := os.MkdirTemp(spec.DataDir, "run-")
 	if err != nil {
-		return nil, reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: %w", spec.Stack.Name, err))
+		return nil, fmt.Errorf("run dir: %w", err)
 	}
-	j := &job{r: r, spec: spec, stackDir: stackDir, dataDir: filepath.Join(spec.DataDir, "tfdata"), tf: tf}
-	env, err := r.baseEnv()
-	if err == nil {
-		env["TF_DATA_DIR"] = j.dataDir
-		err = addEnv(env, spec.Env, "RunSpec.Env")
+	j.runDir = runDir
+	home, tmp := filepath.Join(runDir, "home"), filepath.Join(runDir, "tmp")
+	for _, d := range []string{home, tmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return j, fmt.Errorf("run dir: %w", err)
+		}
 	}
-	if err == nil {
-		j.env = env
-		err = tf.SetEnv(env)
+	pass := r.opts.PassEnv.Main
+	if spec.Untrusted {
+		pass = r.opts.PassEnv.Plans
 	}
+	env, err := r.buildEnv(home, tmp, pass, spec.Env)
 	if err != nil {
-		return nil, reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: %w", spec.Stack.Name, err))
+		return j, err
+	}
+	env["TF_DATA_DIR"] = j.dataDir
+	j.env = env
+	execPath := r.binary
+	if spec.Untrusted && r.opts.Sandbox != nil {
+		if execPath, err = j.sandboxWrapper(); err != nil {
+			return j, fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	tf, err := tfexec.NewTerraform(j.stackDir, execPath)
+	if err != nil {
+		return j, err
+	}
+	if err := tf.SetEnv(env); err != nil {
+		return j, err
 	}
 	tf.SetStdout(&j.stdout)
 	tf.SetStderr(&j.stderr)
+	j.tf = tf
 	return j, nil
+}
+
+// sandboxWrapper writes the script that runs this job's Terraform calls in the sandbox, in a
+// directory of its own that the sandbox never sees, and returns its path.
+func (j *job) sandboxWrapper() (string, error) {
+	dir, err := os.MkdirTemp("", "trueup-sandbox-")
+	if err != nil {
+		return "", err
+	}
+	j.private = dir
+	paths := sandboxPaths{
+		readOnly:  append([]string{j.r.binary, j.r.cliConfig, j.r.opts.PluginCacheDir, os.Getenv("SSL_CERT_FILE"), os.Getenv("SSL_CERT_DIR")}, cliConfigReadPaths(j.r.cliConfig)...),
+		readWrite: []string{j.spec.Workdir, j.spec.DataDir},
+	}
+	path := filepath.Join(dir, "terraform")
+	return path, j.r.opts.Sandbox.writeWrapper(path, j.r.binary, paths)
+}
+
+// close removes the run's HOME, TMPDIR and sandbox wrapper.
+func (j *job) close() {
+	for _, d := range []string{j.runDir, j.private} {
+		if d == "" {
+			continue
+		}
+		if err := os.RemoveAll(d); err != nil {
+			j.r.log.Warn("remove run directory", "stack", j.spec.Stack.Name, "dir", d, "err", err)
+		}
+	}
 }
 
 // call runs one Terraform command, times it, logs it and turns its failure into a *reconciler.Error
@@ -67,7 +127,7 @@ func (j *job) call(ctx context.Context, op string, fn func(ctx context.Context) 
 	err := fn(ctx)
 	d := time.Since(start)
 	j.spent += d
-	j.r.log.DebugContext(ctx, "terraform", "stack", j.spec.Stack.Name, "op", op, "duration", d.Round(time.Millisecond), "ok", err == nil)
+	j.r.log.DebugContext(ctx, "terraform", "stack", j.spec.Stack.Name, "op", op, "duration", d.Round(time.Millisecond), "ok", err == nil, "sandboxed", j.private != "")
 	if err == nil {
 		return nil
 	}

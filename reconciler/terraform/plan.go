@@ -26,6 +26,7 @@ func (r *Runner) Plan(ctx context.Context, spec reconciler.RunSpec) (*reconciler
 	if err != nil {
 		return nil, err
 	}
+	defer j.close()
 	if err := j.ensureInit(ctx); err != nil {
 		return nil, err
 	}
@@ -73,10 +74,14 @@ func (r *Runner) Apply(ctx context.Context, spec reconciler.RunSpec, plan *recon
 	if plan == nil || plan.File == "" {
 		return nil, reconciler.Errorf(reconciler.KindFailed, "apply", fmt.Errorf("%s: no plan file to apply", spec.Stack.Name))
 	}
+	if spec.Untrusted {
+		return nil, reconciler.Errorf(reconciler.KindFailed, "apply", fmt.Errorf("%s: untrusted code is never applied", spec.Stack.Name))
+	}
 	j, err := r.newJob(spec)
 	if err != nil {
 		return nil, err
 	}
+	defer j.close()
 	// The plan's init is normally still valid (this is a no-op then); after a restart or a
 	// cleaned data dir it is needed to find the providers again.
 	if err := j.ensureInit(ctx); err != nil {

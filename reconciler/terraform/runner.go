@@ -38,9 +38,12 @@ type Options struct {
 	LockTimeout time.Duration
 	// Logger receives one debug line per Terraform call; nil discards.
 	Logger *slog.Logger
-	// ExtraEnv, when set, is called once per run and its variables are added to Terraform's
-	// environment (before RunSpec.Env, which wins). Its values are never logged.
-	ExtraEnv func() map[string]string
+	// PassEnv names the daemon's variables that reach Terraform; nothing else of the daemon's
+	// environment does.
+	PassEnv PassEnv
+	// Sandbox, when set, contains every untrusted run (RunSpec.Untrusted). Nil runs them as
+	// plain processes (terraform.sandbox: off, or auto without bubblewrap).
+	Sandbox *Sandbox
 }
 
 // Runner runs Terraform for many stacks at once. It is safe for concurrent use, but two runs
@@ -50,6 +53,8 @@ type Runner struct {
 	binary      string
 	lockTimeout string
 	log         *slog.Logger
+	// cliConfig is the CLI configuration file every run gets as TF_CLI_CONFIG_FILE ("" for none).
+	cliConfig string
 
 	// cliConfigCache is true when the CLI configuration names a plugin cache itself
 	// (plugin_cache_dir), which trueup cannot keep an init away from.
@@ -102,18 +107,11 @@ func New(opts Options) (*Runner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cliConfig := opts.CLIConfigFile
-	if cliConfig == "" {
-		cliConfig = os.Getenv("TF_CLI_CONFIG_FILE")
-	}
-	if cliConfig == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cliConfig = filepath.Join(home, ".terraformrc")
-		}
-	}
+	cliConfig := resolveCLIConfig(opts.CLIConfigFile)
 	cfg, _ := os.ReadFile(cliConfig) // a missing CLI config is Terraform's business
 	return &Runner{
 		opts:           opts,
+		cliConfig:      cliConfig,
 		cliConfigCache: strings.Contains(string(cfg), "plugin_cache_dir"),
 		binary:         bin,
 		lockTimeout:    lt.String(),
@@ -131,7 +129,7 @@ func (r *Runner) Version(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("terraform version: %w", err)
 	}
-	env, err := r.baseEnv()
+	env, err := r.buildEnv("", "", nil, nil)
 	if err != nil {
 		return "", fmt.Errorf("terraform version: %w", err)
 	}
@@ -145,43 +143,8 @@ func (r *Runner) Version(ctx context.Context) (string, error) {
 	return v.String(), nil
 }
 
-// baseEnv is the daemon's environment without what terraform-exec manages itself, plus the
-// Runner's own settings. SetEnv replaces the whole environment, so it starts from os.Environ.
-func (r *Runner) baseEnv() (map[string]string, error) {
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	env = tfexec.CleanEnv(env)
-	if _, ok := env["CHECKPOINT_DISABLE"]; !ok {
-		env["CHECKPOINT_DISABLE"] = "1" // no version check calls to HashiCorp from a daemon
-	}
-	if r.opts.PluginCacheDir != "" {
-		env["TF_PLUGIN_CACHE_DIR"] = r.opts.PluginCacheDir
-	}
-	if r.opts.CLIConfigFile != "" {
-		env["TF_CLI_CONFIG_FILE"] = r.opts.CLIConfigFile
-	}
-	if r.opts.ExtraEnv != nil {
-		if err := addEnv(env, r.opts.ExtraEnv(), "Options.ExtraEnv"); err != nil {
-			return nil, err
-		}
-	}
-	return env, nil
-}
-
-// addEnv adds extra to env, refusing what terraform-exec forbids (TF_VAR_*, TF_LOG, TF_WORKSPACE...)
-// by name only: values may be credentials.
-func addEnv(env, extra map[string]string, from string) error {
-	if bad := tfexec.ProhibitedEnv(extra); len(bad) > 0 {
-		return fmt.Errorf("%s sets %s, which terraform-exec does not allow in the environment", from, strings.Join(bad, ", "))
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return nil
-}
+// Sandboxed reports whether untrusted runs are contained by the sandbox.
+func (r *Runner) Sandboxed() bool { return r.opts.Sandbox != nil }
 
 // warnOnce logs msg at warning level the first time it is called for key.
 func (r *Runner) warnOnce(ctx context.Context, key, msg string, args ...any) {

@@ -1,0 +1,176 @@
+package terraform
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// SandboxMode is the terraform.sandbox setting.
+type SandboxMode string
+
+// Sandbox modes.
+const (
+	SandboxAuto     SandboxMode = "auto"     // use bubblewrap when the probe shows it works
+	SandboxRequired SandboxMode = "required" // refuse to start without it
+	SandboxOff      SandboxMode = "off"      // never (an explicit opt-out)
+)
+
+// Sandbox runs untrusted Terraform (branch and pull request plans) under bubblewrap: new PID,
+// IPC, UTS and cgroup namespaces, no capabilities, dying with trueup, and a filesystem that
+// holds only the system directories, Terraform and its providers (read-only) and the run's own
+// checkout, TF data dir, HOME and TMPDIR (read-write). The network is shared: plans must reach
+// cloud APIs.
+type Sandbox struct {
+	bwrap string
+}
+
+// probeTimeout bounds the start-up probe.
+const probeTimeout = 10 * time.Second
+
+// baseArgs are bubblewrap's options for every sandboxed call, before the filesystem.
+var baseArgs = []string{
+	"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+	"--die-with-parent", "--new-session", "--cap-drop", "ALL",
+	"--hostname", "trueup-sandbox",
+	"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+}
+
+// ProbeSandbox finds bubblewrap and checks that it can make the namespaces trueup uses, by running
+// /bin/true (or `true` on PATH) in a sandbox like a real run's. It returns nil and why when
+// bubblewrap cannot be used; the reason names the missing piece.
+func ProbeSandbox(ctx context.Context, bwrap string) (*Sandbox, error) {
+	if bwrap == "" {
+		bwrap = "bwrap"
+	}
+	path, err := exec.LookPath(bwrap)
+	if err != nil {
+		return nil, fmt.Errorf("bubblewrap (%s) is not installed: install the bubblewrap package (apt-get install bubblewrap, apk add bubblewrap, dnf install bubblewrap)", bwrap)
+	}
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox probe: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	args := append(slices.Clone(baseArgs), systemBinds()...)
+	args = append(args, "--ro-bind", filepath.Dir(truePath), filepath.Dir(truePath), "--", truePath)
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = []string{"PATH=" + defaultPath}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("bubblewrap (%s) cannot create its sandbox here: %s (it needs user namespaces or root; in a container, allow unprivileged user namespaces or run trueup with CAP_SYS_ADMIN)", path, msg)
+	}
+	return &Sandbox{bwrap: path}, nil
+}
+
+// Path is the bubblewrap binary.
+func (s *Sandbox) Path() string { return s.bwrap }
+
+// systemDirs are bound read-only when they exist: programs and libraries.
+var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
+
+// systemEtc are the files and directories of /etc a Terraform run needs: name resolution, users,
+// time zones and certificates. The rest of /etc (shadow, the daemon's configuration) stays out.
+var systemEtc = []string{
+	"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf",
+	"/etc/passwd", "/etc/group", "/etc/localtime", "/etc/mime.types",
+	"/etc/ssl", "/etc/ca-certificates", "/etc/pki", "/etc/crypto-policies", "/etc/alternatives",
+	"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+}
+
+func systemBinds() []string {
+	var args []string
+	for _, d := range append(slices.Clone(systemDirs), systemEtc...) {
+		args = append(args, "--ro-bind-try", d, d)
+	}
+	return args
+}
+
+// sandboxPaths are what one sandboxed run may see besides the system.
+type sandboxPaths struct {
+	readOnly  []string // Terraform's directory, the CLI config, provider mirrors, the plugin cache, CA files
+	readWrite []string // the run's checkout, TF data dir (with HOME, TMPDIR and its state copy)
+}
+
+// args is bubblewrap's command line for one run, up to and including "--".
+func (s *Sandbox) args(p sandboxPaths) []string {
+	args := append(slices.Clone(baseArgs), systemBinds()...)
+	for _, d := range dedupe(p.readOnly) {
+		args = append(args, "--ro-bind-try", d, d)
+	}
+	for _, d := range dedupe(p.readWrite) {
+		args = append(args, "--bind", d, d)
+	}
+	return append(args, "--")
+}
+
+func dedupe(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		p = filepath.Clean(p)
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// writeWrapper writes an executable script at path that runs Terraform (binary) in the sandbox
+// with its arguments, from the current directory. terraform-exec runs it in place of Terraform.
+// The script must live where the sandboxed code cannot write: the next call runs it outside.
+func (s *Sandbox) writeWrapper(path, binary string, p sandboxPaths) error {
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n# Written by trueup: runs Terraform for untrusted code under bubblewrap.\nexec ")
+	b.WriteString(shellQuote(s.bwrap))
+	for _, a := range s.args(p) {
+		if a == "--" {
+			b.WriteString(` --chdir "$PWD"`)
+		}
+		b.WriteString(" ")
+		b.WriteString(shellQuote(a))
+	}
+	b.WriteString(" ")
+	b.WriteString(shellQuote(binary))
+	b.WriteString(" \"$@\"\n")
+	return os.WriteFile(path, []byte(b.String()), 0o700)
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// cliConfigPaths are the paths a Terraform CLI configuration names that init and plan read:
+// filesystem mirrors, dev overrides and a plugin cache.
+var cliConfigPaths = regexp.MustCompile(`(?m)^\s*(?:path|plugin_cache_dir|"?[\w./-]+"?)\s*=\s*"(/[^"]+)"`)
+
+// cliConfigReadPaths returns the absolute paths named in the CLI configuration file.
+func cliConfigReadPaths(file string) []string {
+	if file == "" {
+		return nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, m := range cliConfigPaths.FindAllStringSubmatch(string(data), -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
