@@ -87,7 +87,7 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 	log := r.log.With("stack", stack.Name, "rev", head.Short(), "run", run.ID)
 	log.Info("apply started")
 
-	plan, err := r.plan(ctx, spec)
+	plan, err := r.plan(ctx, spec, PurposePlan)
 	pr, merged := r.reviewedPull(ctx, head)
 	if err == nil {
 		run.Changes = plan.Changes
@@ -167,14 +167,14 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 
 // apply applies exactly plan with apply credentials (never given to plans).
 func (r *Reconciler) apply(ctx context.Context, spec RunSpec, plan *Plan, pr int) error {
-	spec, err := r.withCredentials(ctx, spec, PurposeApply, pr)
+	spec, err := r.withCredentials(ctx, spec, PurposeApply, r.opts.Branch, pr)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	_, err = r.runner.Apply(ctx, spec, plan)
 	r.opts.Metrics.TerraformDuration("apply", time.Since(start))
-	return err
+	return r.redactErr(err)
 }
 
 // runHooks runs the stack's on_apply hooks and records the result. A failure is alerted; the apply stands.
@@ -243,30 +243,35 @@ func retryDelay(kind ErrorKind, failures int) time.Duration {
 }
 
 // withCredentials returns spec with the cloud credentials for purpose, and nothing else, in its Env.
-func (r *Reconciler) withCredentials(ctx context.Context, spec RunSpec, purpose RunPurpose, pr int) (RunSpec, error) {
+// branch is where the run's code comes from; spec.Untrusted says whether it is trusted.
+func (r *Reconciler) withCredentials(ctx context.Context, spec RunSpec, purpose RunPurpose, branch string, pr int) (RunSpec, error) {
 	spec.Env = nil
 	if r.opts.Credentials == nil {
 		return spec, nil
 	}
-	env, err := r.opts.Credentials.Env(ctx, CredentialRequest{Stack: spec.Stack, Revision: spec.Revision, Purpose: purpose, PullRequest: pr})
+	env, err := r.opts.Credentials.Env(ctx, CredentialRequest{
+		Stack: spec.Stack, Revision: spec.Revision, Purpose: purpose, Branch: branch, Untrusted: spec.Untrusted, PullRequest: pr,
+	})
 	if err != nil {
 		kind := KindOf(err)
 		if ctx.Err() != nil {
 			kind = KindCanceled
 		}
-		return spec, Errorf(kind, "credentials for "+string(purpose), err)
+		return spec, r.redactErr(Errorf(kind, "credentials for "+string(purpose), err))
 	}
 	spec.Env = env
 	return spec, nil
 }
 
-// plan checks out spec.Revision and plans it with plan credentials.
-func (r *Reconciler) plan(ctx context.Context, spec RunSpec) (*Plan, error) {
-	return r.planFor(ctx, spec, 0)
+// plan checks out spec.Revision of the applied branch and plans it with read-only credentials.
+func (r *Reconciler) plan(ctx context.Context, spec RunSpec, purpose RunPurpose) (*Plan, error) {
+	return r.planFor(ctx, spec, purpose, r.opts.Branch, 0)
 }
 
-func (r *Reconciler) planFor(ctx context.Context, spec RunSpec, pr int) (*Plan, error) {
-	spec, err := r.withCredentials(ctx, spec, PurposePlan, pr)
+// planFor checks out spec.Revision and plans it. What Terraform returns is redacted here, before
+// anything records, logs or shows it.
+func (r *Reconciler) planFor(ctx context.Context, spec RunSpec, purpose RunPurpose, branch string, pr int) (*Plan, error) {
+	spec, err := r.withCredentials(ctx, spec, purpose, branch, pr)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +285,11 @@ func (r *Reconciler) planFor(ctx context.Context, spec RunSpec, pr int) (*Plan, 
 	start := time.Now()
 	plan, err := r.runner.Plan(ctx, spec)
 	r.opts.Metrics.TerraformDuration("plan", time.Since(start))
-	return plan, err
+	if err != nil {
+		return nil, r.redactErr(err)
+	}
+	r.redactPlan(plan)
+	return plan, nil
 }
 
 func (r *Reconciler) startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) RunRecord {

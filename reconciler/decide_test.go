@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -72,7 +73,33 @@ func TestBackoffIsCappedExponential(t *testing.T) {
 func TestStackNameAndSlug(t *testing.T) {
 	assert.Equal(t, "stacks/app", StackName("stacks/app/", "default"))
 	assert.Equal(t, "stacks/app@prod", StackName("stacks/app", "prod"))
-	assert.Equal(t, "_root", Slug("."))
-	assert.Equal(t, "stacks_app_prod", Slug("stacks/app@prod"))
-	assert.Equal(t, "_..", Slug(".."))
+	assert.Equal(t, "_root", LegacySlug("."))
+	assert.Equal(t, "stacks_app_prod", LegacySlug("stacks/app@prod"))
+	assert.Equal(t, "_..", LegacySlug(".."))
+	assert.Regexp(t, `^_root-[0-9a-f]{12}$`, Slug("."))
+	assert.Regexp(t, `^stacks_app_prod-[0-9a-f]{12}$`, Slug("stacks/app@prod"))
+	assert.Regexp(t, `^_\.\.-[0-9a-f]{12}$`, Slug(".."))
+}
+
+// TestSlugIsInjective: names that the old naming merged, or that a case-insensitive filesystem
+// merges, get different directories; every slug is one safe path element.
+func TestSlugIsInjective(t *testing.T) {
+	names := []string{
+		"stacks/x/y", "stacks/x_y", "stacks/x-y", "stacks/X/y", "stacks/x/Y",
+		"a/b", "a_b", "a@b", "a/b@default", "é", "e", "ü/x", "_/x", ".", "_root", "..", "_..",
+		"pr:3", "pr-3", "pr_3", "main", "Main", strings.Repeat("long/", 40) + "a", strings.Repeat("long/", 40) + "b",
+	}
+	seen := map[string]string{}
+	for _, n := range names {
+		s := Slug(n)
+		folded := strings.ToLower(s)
+		if other, dup := seen[folded]; dup {
+			t.Errorf("%q and %q share the directory %q", n, other, s)
+		}
+		seen[folded] = n
+		assert.Regexp(t, `^[A-Za-z0-9._-]+$`, s, "slug of %q", n)
+		assert.NotContains(t, []string{".", ".."}, s)
+		assert.LessOrEqual(t, len(s), maxSlugText+13, "slug of %q", n)
+		assert.Equal(t, s, Slug(n), "slugs are stable")
+	}
 }

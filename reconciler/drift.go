@@ -86,7 +86,7 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 	run := r.startRun(ctx, stack.Name, r.opts.Branch, RunDrift, head)
 	log := r.log.With("stack", stack.Name, "rev", head.Short(), "run", run.ID)
 
-	plan, err := r.plan(ctx, spec)
+	plan, err := r.plan(ctx, spec, PurposeDrift)
 	now := r.opts.Now()
 	if err != nil {
 		run.Finished, run.Error = now, err.Error()

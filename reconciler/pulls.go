@@ -16,21 +16,42 @@ import (
 
 // Store buckets for branch and pull request work.
 const (
-	bucketPlans  = "plans"  // "<target>/<stack>" → BranchPlan
+	bucketPlans  = "plans"  // plansKey(target, stack) → BranchPlan
 	bucketPulls  = "pulls"  // "<number>" → PullRequest, for pull requests trueup has planned
 	bucketMerges = "merges" // "<merge commit>" → pull request number
 )
 
 // target is a branch or pull request head to plan.
 type target struct {
-	Name   string // "pr-12" for a pull request, the branch name otherwise
+	Name   string // "pr:12" for a pull request (no branch can be named so), the branch name otherwise
 	Head   Revision
 	Pull   *PullRequest
 	Stacks []string // the stacks the change affects, judged against the merge base with main
 	Error  string   // the layout could not be read at Head
 }
 
-func pullTarget(n int) string { return "pr-" + strconv.Itoa(n) }
+// pullTarget is the target name of pull request n. Git refuses ':' in branch names, so no branch
+// can take a pull request's place.
+func pullTarget(n int) string { return "pr:" + strconv.Itoa(n) }
+
+// pullNumber is the pull request a target name stands for.
+func pullNumber(target string) (int, bool) {
+	n, ok := strings.CutPrefix(target, "pr:")
+	if !ok {
+		return 0, false
+	}
+	num, err := strconv.Atoi(n)
+	return num, err == nil
+}
+
+// plansKeySep separates the target from the stack in a plan record's key: neither a branch name nor
+// a stack name can hold a NUL byte, so two different pairs never share a key.
+const plansKeySep = "\x00"
+
+func plansKey(target, stack string) string { return target + plansKeySep + stack }
+
+// maxStoredRendering caps the plan text kept per stack and target; the rest is cut with a note.
+const maxStoredRendering = 1 << 20
 
 // observePulls lists the open pull requests and records the merges of those that closed. It returns
 // false when the forge could not answer: main must then wait, so that a merge is never applied as if
@@ -207,27 +228,23 @@ func (r *Reconciler) dropTarget(ctx context.Context, name string, dropPlans bool
 	lock := r.targetLock(name)
 	lock.Lock()
 	defer lock.Unlock()
-	plans, err := r.store.List(ctx, bucketPlans)
+	plans, err := r.targetPlans(ctx, name)
 	if err != nil {
 		r.log.Error("read plans", "err", err)
 		return
 	}
-	for key, raw := range plans {
-		if !strings.HasPrefix(key, name+"/") {
-			continue
-		}
+	for _, p := range plans {
 		if dropPlans {
-			_ = r.store.Delete(ctx, bucketPlans, key)
+			_ = r.store.Delete(ctx, bucketPlans, plansKey(p.Target, p.Stack))
 			continue
 		}
-		var p BranchPlan
-		if json.Unmarshal(raw, &p) == nil && p.Rendered != "" {
+		if p.Rendered != "" {
 			p.Rendered = ""
 			r.putPlan(ctx, p)
 		}
 	}
-	if n, ok := strings.CutPrefix(name, "pr-"); ok {
-		_ = r.store.Delete(ctx, bucketPulls, n)
+	if n, ok := pullNumber(name); ok {
+		_ = r.store.Delete(ctx, bucketPulls, strconv.Itoa(n))
 	}
 	r.log.Debug("target cleaned up", "target", name)
 }
@@ -314,24 +331,25 @@ func (r *Reconciler) planTarget(ctx context.Context, k Key) {
 	if !ok || !slices.Contains(t.Stacks, k.Stack) {
 		return // the branch moved on or closed; its new head queues its own work
 	}
-	stack, ok := layout.Stack(k.Stack)
+	branchStack, ok := layout.Stack(k.Stack)
 	if !ok {
 		return
 	}
 	if prev, err := r.getPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning {
 		return // already planned at this head
 	}
+	stack, notice := r.trustedPrivilege(branchStack)
 	spec := r.spec(stack, t.Head, t.Name)
 	spec.Render = true
 	run := r.startRun(ctx, stack.Name, t.Name, RunPlan, t.Head)
 	log := r.log.With("stack", stack.Name, "target", t.Name, "rev", t.Head.Short(), "run", run.ID)
 	log.Info("plan started")
 
-	pr := 0
+	pr, codeBranch := 0, t.Name
 	if t.Pull != nil {
-		pr = t.Pull.Number
+		pr, codeBranch = t.Pull.Number, t.Pull.HeadBranch
 	}
-	plan, err := r.planFor(ctx, spec, pr)
+	plan, err := r.planFor(ctx, spec, PurposePlan, codeBranch, pr)
 	now := r.opts.Now()
 	run.Finished = now
 	if r.targetGone(t.Name) {
@@ -345,14 +363,14 @@ func (r *Reconciler) planTarget(ctx context.Context, k Key) {
 		log.Info("plan discarded: the branch or pull request closed while it ran")
 		return
 	}
-	bp := BranchPlan{Target: t.Name, Stack: stack.Name, Revision: t.Head, Time: now}
+	bp := BranchPlan{Target: t.Name, Stack: stack.Name, Revision: t.Head, Time: now, Notice: notice}
 	switch {
 	case err == nil:
 		bp.Result = ResultNoChanges
 		if plan.HasChanges() {
 			bp.Result = ResultSucceeded
 		}
-		bp.Changes, bp.Rendered = plan.Changes, plan.Rendered
+		bp.Changes, bp.Rendered = plan.Changes, capText(plan.Rendered, maxStoredRendering)
 		bp.Add, bp.Change, bp.Delete = plan.Counts()
 		run.Result, run.Changes = bp.Result, plan.Changes
 		r.setStatus(ctx, t.Head, stack.Name, StatusSuccess, plan.Summary())
@@ -362,7 +380,7 @@ func (r *Reconciler) planTarget(ctx context.Context, k Key) {
 		r.finishRun(ctx, run)
 		return
 	default:
-		bp.Result, bp.Error = ResultFailed, err.Error()
+		bp.Result, bp.Error = ResultFailed, capText(err.Error(), maxStoredRendering)
 		run.Result, run.Error = ResultFailed, err.Error()
 		r.setStatus(ctx, t.Head, stack.Name, StatusFailure, firstLine(terraformError(err)))
 		log.Warn("plan failed", "err", err)
@@ -385,7 +403,7 @@ func terraformError(err error) string {
 
 func (r *Reconciler) getPlan(ctx context.Context, target, stack string) (BranchPlan, error) {
 	var p BranchPlan
-	raw, err := r.store.Get(ctx, bucketPlans, target+"/"+stack)
+	raw, err := r.store.Get(ctx, bucketPlans, plansKey(target, stack))
 	if err != nil {
 		return p, err
 	}
@@ -395,7 +413,7 @@ func (r *Reconciler) getPlan(ctx context.Context, target, stack string) (BranchP
 func (r *Reconciler) putPlan(ctx context.Context, p BranchPlan) {
 	raw, err := json.Marshal(p)
 	if err == nil {
-		err = r.store.Put(context.WithoutCancel(ctx), bucketPlans, p.Target+"/"+p.Stack, raw)
+		err = r.store.Put(context.WithoutCancel(ctx), bucketPlans, plansKey(p.Target, p.Stack), raw)
 	}
 	if err != nil {
 		r.log.Error("record plan", "target", p.Target, "stack", p.Stack, "err", err)
@@ -534,7 +552,7 @@ func (r *Reconciler) targetPlans(ctx context.Context, target string) ([]BranchPl
 	}
 	var out []BranchPlan
 	for key, raw := range plans {
-		if !strings.HasPrefix(key, target+"/") {
+		if !strings.HasPrefix(key, target+plansKeySep) {
 			continue
 		}
 		var bp BranchPlan

@@ -225,7 +225,7 @@ func (p *pullsHarness) planned(entry string) bool {
 // that has started (planned) may still be discarded, for example when main takes in the pull request
 // before the plan finished: nobody saw it, so it cannot be the reviewed plan.
 func (p *pullsHarness) shown(target, stack string, rev Revision) bool {
-	raw, err := p.store.Get(context.Background(), "plans", target+"/"+stack)
+	raw, err := p.store.Get(context.Background(), "plans", target+"\x00"+stack)
 	if err != nil {
 		return false
 	}
@@ -262,16 +262,16 @@ func withFile(files map[string]string, path, content string) map[string]string {
 func TestPullHeadAnnouncedBeforeItIsFetchedIsPlannedOnceFetched(t *testing.T) {
 	p := newPullsHarness(t)
 	_, p1 := p.startWithPull1()
-	eventually(t, "#1 planned at p1", func() bool { return p.shown("pr-1", "stacks/a", p1) })
+	eventually(t, "#1 planned at p1", func() bool { return p.shown("pr:1", "stacks/a", p1) })
 
 	// GitHub's API moves first; the ref follows.
 	p2 := p.dag.add("p2", withFile(pullBase, "stacks/a/main.tf", "a3"), p1)
 	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p2, Base: "main", State: "open"})
 	time.Sleep(100 * time.Millisecond) // many polls see the API ahead of git
-	_, err := p.store.Get(context.Background(), "plans", "pr-1/stacks/a")
+	_, err := p.store.Get(context.Background(), "plans", "pr:1\x00stacks/a")
 	assert.NoError(t, err, "the plan shown so far is kept while the new head is fetched")
 	p.dag.set(map[string]Revision{"feature": p2, "pull/1": p2})
-	eventually(t, "#1 planned at p2", func() bool { return p.planned("pr-1@p2") })
+	eventually(t, "#1 planned at p2", func() bool { return p.planned(Slug("pr:1")+"@p2") })
 }
 
 // A pull request the forge still lists as open after main took in its head makes that move of main
@@ -279,7 +279,7 @@ func TestPullHeadAnnouncedBeforeItIsFetchedIsPlannedOnceFetched(t *testing.T) {
 func TestOnlyTheMoveThatBringsInAPullHeadIsItsMerge(t *testing.T) {
 	p := newPullsHarness(t)
 	r1, p1 := p.startWithPull1()
-	eventually(t, "#1 planned", func() bool { return p.shown("pr-1", "stacks/a", p1) })
+	eventually(t, "#1 planned", func() bool { return p.shown("pr:1", "stacks/a", p1) })
 	eventually(t, "r1 applied", func() bool { return p.state("stacks/b").AppliedRev == r1 })
 
 	m1 := p.dag.add("m1", withFile(pullBase, "stacks/a/main.tf", "a2"), r1, p1)
@@ -316,7 +316,7 @@ func TestPullClosedWhilePlanningLeavesNothingBehind(t *testing.T) {
 	planning, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	p.runner.PlanFunc = func(ctx context.Context, spec RunSpec) (*Plan, error) {
-		if strings.Contains(spec.Workdir, "pr-1") {
+		if strings.Contains(spec.Workdir, Slug("pr:1")) {
 			once.Do(func() { close(planning) })
 			<-release
 			// Terraform writes into its dirs after trueup cleaned them up.
@@ -336,8 +336,8 @@ func TestPullClosedWhilePlanningLeavesNothingBehind(t *testing.T) {
 		inflight, err := p.store.InFlight(context.Background())
 		return err == nil && len(inflight) == 0
 	})
-	_, err := p.store.Get(context.Background(), "plans", "pr-1/stacks/a")
+	_, err := p.store.Get(context.Background(), "plans", "pr:1\x00stacks/a")
 	assert.ErrorIs(t, err, ErrNotFound, "no plan record for a closed pull request")
-	assert.NoDirExists(t, filepath.Join(p.dir, "tfdata", "pr-1"))
-	assert.NoDirExists(t, filepath.Join(p.dir, "work", "pr-1"))
+	assert.NoDirExists(t, filepath.Join(p.dir, "tfdata", Slug("pr:1")))
+	assert.NoDirExists(t, filepath.Join(p.dir, "work", Slug("pr:1")))
 }

@@ -63,9 +63,14 @@ type Options struct {
 	Forge Forge
 	// AllowForks plans pull requests from forks (they run the fork's code).
 	AllowForks bool
-	// Credentials gives each Terraform run its own cloud credentials. May be nil: runs then inherit
-	// the daemon's environment.
+	// Credentials gives each Terraform run its own cloud credentials. May be nil: runs then get none.
 	Credentials Credentials
+	// DefaultAWS is the daemon's aws: defaults (trueup.yaml): what a stack that is new on a branch
+	// gets for its plans, since a branch's own .trueup.yaml never decides privilege.
+	DefaultAWS StackAWS
+	// Redact replaces known secrets in a text (default: none). Everything Terraform returns passes
+	// through it before it is recorded, logged or shown.
+	Redact func(string) string
 	// Hooks run after a successful apply on main. May be nil.
 	Hooks Hooks
 	// Metrics observes runs, polls and deliveries. May be nil.
@@ -144,6 +149,9 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 	if opts.Metrics == nil {
 		opts.Metrics = nopMetrics{}
 	}
+	if opts.Redact == nil {
+		opts.Redact = func(s string) string { return s }
+	}
 	return &Reconciler{
 		opts:          opts,
 		src:           src,
@@ -170,6 +178,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
+	r.migrateDataDir(workCtx)
 	r.recoverInterrupted(workCtx)
 
 	var workers sync.WaitGroup
@@ -294,6 +303,7 @@ func (r *Reconciler) observeHead(ctx context.Context, head Revision, open []Pull
 	for _, w := range layout.Warnings {
 		r.log.Warn("layout", "rev", head.Short(), "warning", w)
 	}
+	r.moveLegacyState(layout)
 	r.mu.Lock()
 	prev := r.head
 	r.head, r.layout, r.layoutErr = head, layout, nil
@@ -383,15 +393,23 @@ func (r *Reconciler) work(ctx context.Context) {
 	}
 }
 
-// paths of one stack on one branch.
-func (r *Reconciler) spec(s Stack, rev Revision, branch string) RunSpec {
+// spec is where one stack on one branch or pull request (target) runs. Runs of any target but the
+// applied branch run untrusted code. Names are injective (Slug): two stacks or targets never share
+// a directory.
+func (r *Reconciler) spec(s Stack, rev Revision, target string) RunSpec {
 	return RunSpec{
 		Stack:     s,
 		Revision:  rev,
-		Workdir:   filepath.Join(r.opts.DataDir, "work", Slug(branch), s.Slug()),
-		DataDir:   filepath.Join(r.opts.DataDir, "tfdata", Slug(branch), s.Slug()),
-		StatePath: filepath.Join(r.opts.DataDir, "state", s.Slug(), "terraform.tfstate"),
+		Workdir:   filepath.Join(r.opts.DataDir, "work", Slug(target), s.Slug()),
+		DataDir:   filepath.Join(r.opts.DataDir, "tfdata", Slug(target), s.Slug()),
+		StatePath: filepath.Join(r.stateDir(s.Name), "terraform.tfstate"),
+		Untrusted: target != r.opts.Branch,
 	}
+}
+
+// stateDir is where a stack without a backend keeps its state.
+func (r *Reconciler) stateDir(stack string) string {
+	return filepath.Join(r.opts.DataDir, "state", Slug(stack))
 }
 
 func newRunID(now time.Time) string {

@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"path"
 	"strings"
 	"time"
@@ -53,9 +55,25 @@ func StackName(dir, workspace string) string {
 // Slug is Name made safe as one path element (for workdirs and state paths).
 func (s Stack) Slug() string { return Slug(s.Name) }
 
-// Slug turns a name into one safe path element: every byte outside [A-Za-z0-9._-] becomes '_'.
-// "." alone becomes "_root".
+// maxSlugText bounds the readable part of a slug, so paths stay well under filesystem limits.
+const maxSlugText = 64
+
+// Slug turns a name into one path element that no other name maps to: a readable part (LegacySlug,
+// at most 64 bytes) and a hash of the exact name. "stacks/x/y" and "stacks/x_y", or "App" and "app"
+// on a case-insensitive filesystem, never share a directory.
 func Slug(name string) string {
+	text := LegacySlug(name)
+	if len(text) > maxSlugText {
+		text = text[:maxSlugText]
+	}
+	sum := sha256.Sum256([]byte(name))
+	return text + "-" + hex.EncodeToString(sum[:6])
+}
+
+// LegacySlug is how trueup named directories before names had to be injective: every byte outside
+// [A-Za-z0-9._-] becomes '_', and "." alone becomes "_root". Different names can share one; it is
+// kept to find and move what older versions wrote.
+func LegacySlug(name string) string {
 	if name == "." || name == "" {
 		return "_root"
 	}

@@ -64,12 +64,15 @@ type Credentials struct {
 
 var _ reconciler.Credentials = (*Credentials)(nil)
 
-// sessionKey identifies one assumed-role session. It includes the role and the purpose, so a plan
-// is never handed an apply session, and everything that goes into the session's name and tags.
+// sessionKey identifies one assumed-role session. It includes the role, the purpose, the branch
+// and the trust, so a session is never shared between an apply and a plan, main and a branch, or
+// trusted and untrusted code even when they assume the same role, and everything that goes into the
+// session's name and tags.
 type sessionKey struct {
 	role, purpose, externalID string
 	duration                  int32
-	stack                     string
+	stack, branch             string
+	untrusted                 bool
 	rev                       reconciler.Revision
 	pr                        int
 }
@@ -105,42 +108,50 @@ func NewCredentials(_ context.Context, opts CredentialsOptions) (*Credentials, e
 	return &Credentials{opts: opts, sts: client, log: log, cache: map[sessionKey]session{}}, nil
 }
 
-// Env returns the environment of one Terraform run:
-//   - a stack with no role (neither role_arn nor apply_role_arn, after the daemon's defaults) gets only
-//     AWS_REGION and AWS_DEFAULT_REGION when a region is set, or nothing: the run inherits the daemon's
-//     own environment and identity;
-//   - otherwise plans assume role_arn, applies apply_role_arn (or role_arn), and the run gets
-//     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE="" and the region
-//     variables when a region is set. A plan never gets apply credentials: when only
-//     apply_role_arn is set, a plan fails.
+// Env returns the environment of one Terraform run. The role depends on the purpose and the trust:
+//   - applies assume apply_role_arn, or role_arn;
+//   - plans and drift checks of the applied branch assume role_arn;
+//   - untrusted plans (branch and pull request code) assume branch_role_arn, or role_arn.
 //
-// Sessions are cached per role, purpose, stack, commit and pull request until RefreshBefore before
-// they expire. Errors are *reconciler.Error: KindFailed when STS refuses (access denied, no such
-// role, invalid parameters; STS's message is kept), KindTransient for throttling that outlasts the
-// SDK's retries, STS server errors and network errors. A failure concerns only that request.
+// Untrusted code never gets apply credentials: an untrusted request that is not a plan is refused,
+// and a plan whose only role is apply_role_arn fails. A purpose without a role of its own fails
+// too when the stack has any role (after the daemon's defaults): runs that assume roles never fall
+// back to another role, nor to none. A stack with no role at all gets only AWS_REGION and
+// AWS_DEFAULT_REGION when a region is set, or nothing: its runs reach AWS with whatever
+// terraform.pass_env grants them, never the daemon's own identity by default. A run that assumes a
+// role gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE="" and the
+// region variables when a region is set.
+//
+// The session is named trueup-<stack>-<short commit> and tagged trueup:stack, trueup:commit,
+// trueup:purpose (plan, apply or drift), trueup:trusted ("true" or "false"), trueup:branch (when
+// req.Branch is set) and trueup:pull_request (when req.PullRequest is set). A pull request's head
+// branch is chosen by its author (a fork's may be named main): IAM conditions on trueup:branch must
+// also require trueup:trusted=true.
+//
+// Sessions are cached per role, purpose, trust, stack, branch, commit and pull request until
+// RefreshBefore before they expire. Errors are *reconciler.Error: KindFailed for a refused request
+// or a missing role, and when STS refuses (access denied, no such role, invalid parameters; STS's
+// message is kept), KindTransient for throttling that outlasts the SDK's retries, STS server errors
+// and network errors. A failure concerns only that request.
 func (c *Credentials) Env(ctx context.Context, req reconciler.CredentialRequest) (map[string]string, error) {
 	cfg := req.Stack.AWS.Merge(c.opts.Defaults)
+	role, err := chooseRole(req, cfg)
+	if err != nil {
+		return nil, err
+	}
 	env := map[string]string{}
 	if cfg.Region != "" {
 		env[EnvRegion] = cfg.Region
 		env[EnvDefaultRegion] = cfg.Region
 	}
-	if cfg.RoleARN == "" && cfg.ApplyRoleARN == "" {
-		return env, nil
-	}
-	role := cfg.RoleARN
-	if req.Purpose == reconciler.PurposeApply && cfg.ApplyRoleARN != "" {
-		role = cfg.ApplyRoleARN
-	}
 	if role == "" {
-		// Only apply_role_arn is set: falling back to it would give a plan write access.
-		return nil, reconciler.Errorf(reconciler.KindFailed, "assume role",
-			fmt.Errorf("stack %s has apply_role_arn but no role_arn for %s runs", req.Stack.Name, req.Purpose))
+		return env, nil
 	}
 	key := sessionKey{
 		role: role, purpose: string(req.Purpose), externalID: cfg.ExternalID,
 		duration: durationSeconds(int64(cfg.SessionDuration / time.Second)),
-		stack:    req.Stack.Name, rev: req.Revision, pr: req.PullRequest,
+		stack:    req.Stack.Name, branch: req.Branch, untrusted: req.Untrusted,
+		rev: req.Revision, pr: req.PullRequest,
 	}
 	s, err := c.session(ctx, key, cfg.Region)
 	if err != nil {
@@ -151,6 +162,51 @@ func (c *Credentials) Env(ctx context.Context, req reconciler.CredentialRequest)
 	env[EnvSessionToken] = s.sessionToken
 	env[EnvProfile] = ""
 	return env, nil
+}
+
+// chooseRole returns the role req assumes under cfg (the stack's settings merged with the
+// daemon's), "" when the stack has no role at all, or a KindFailed error.
+func chooseRole(req reconciler.CredentialRequest, cfg reconciler.StackAWS) (string, error) {
+	refuse := func(format string, args ...any) (string, error) {
+		return "", reconciler.Errorf(reconciler.KindFailed, "assume role", fmt.Errorf(format, args...))
+	}
+	var role, wanted string
+	switch {
+	case req.Untrusted && req.Purpose != reconciler.PurposePlan:
+		// Checked first, whatever is configured: untrusted code is only ever planned.
+		return refuse("stack %s: refusing %q credentials to untrusted code", req.Stack.Name, req.Purpose)
+	case req.Untrusted:
+		role, wanted = cfg.BranchRoleARN, "branch_role_arn"
+		if role == "" {
+			role = cfg.RoleARN
+		}
+	case req.Purpose == reconciler.PurposeApply:
+		role, wanted = cfg.ApplyRoleARN, "apply_role_arn"
+		if role == "" {
+			role = cfg.RoleARN
+		}
+	case req.Purpose == reconciler.PurposePlan, req.Purpose == reconciler.PurposeDrift:
+		role = cfg.RoleARN
+	default:
+		return refuse("stack %s: unknown run purpose %q", req.Stack.Name, req.Purpose)
+	}
+	if role != "" || (cfg.RoleARN == "" && cfg.BranchRoleARN == "" && cfg.ApplyRoleARN == "") {
+		return role, nil
+	}
+	// Only another purpose's role is set: falling back to it could give a plan write access or
+	// main's runs a branch's role, and running with none would hide the misconfiguration.
+	if wanted == "" {
+		return refuse("stack %s has no role_arn for %s runs", req.Stack.Name, req.Purpose)
+	}
+	return refuse("stack %s has neither %s nor role_arn for %s runs", req.Stack.Name, wanted, describe(req))
+}
+
+// describe names the kind of run req is, for errors.
+func describe(req reconciler.CredentialRequest) string {
+	if req.Untrusted {
+		return "untrusted " + string(req.Purpose)
+	}
+	return string(req.Purpose)
 }
 
 // session returns the cached session for key, or assumes the role. Two concurrent requests for the
@@ -190,7 +246,7 @@ func (c *Credentials) assume(ctx context.Context, key sessionKey, region string)
 	if key.externalID != "" {
 		in.ExternalId = awssdk.String(key.externalID)
 	}
-	for _, t := range sessionTags(key.stack, key.rev, key.pr) {
+	for _, t := range sessionTags(key) {
 		in.Tags = append(in.Tags, ststypes.Tag{Key: awssdk.String(t[0]), Value: awssdk.String(t[1])})
 	}
 	out, err := c.sts.AssumeRole(ctx, in, func(o *sts.Options) {
@@ -215,6 +271,6 @@ func (c *Credentials) assume(ctx context.Context, key sessionKey, region string)
 		expires: *cr.Expiration,
 	}
 	c.log.Debug("assumed role", "role", key.role, "session", name, "purpose", key.purpose,
-		"duration", strconv.Itoa(int(key.duration))+"s", "expires", s.expires)
+		"branch", key.branch, "untrusted", key.untrusted, "duration", strconv.Itoa(int(key.duration))+"s", "expires", s.expires)
 	return s, nil
 }

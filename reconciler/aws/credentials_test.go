@@ -17,8 +17,9 @@ import (
 )
 
 const (
-	planRole  = "arn:aws:iam::123456789012:role/trueup-plan"
-	applyRole = "arn:aws:iam::123456789012:role/trueup-apply"
+	planRole   = "arn:aws:iam::123456789012:role/trueup-plan"
+	applyRole  = "arn:aws:iam::123456789012:role/trueup-apply"
+	branchRole = "arn:aws:iam::123456789012:role/trueup-branch"
 )
 
 type credsFixture struct {
@@ -52,9 +53,9 @@ func TestEnvPlanAndApplyAssumeDifferentRoles(t *testing.T) {
 	f := newCredsFixture(t, reconciler.StackAWS{})
 	ctx := context.Background()
 
-	plan, err := f.creds.Env(ctx, reconciler.CredentialRequest{Stack: prodStack(), Revision: sha, Purpose: reconciler.PurposePlan, PullRequest: 7})
+	plan, err := f.creds.Env(ctx, reconciler.CredentialRequest{Stack: prodStack(), Revision: sha, Purpose: reconciler.PurposePlan, Branch: "main"})
 	require.NoError(t, err)
-	apply, err := f.creds.Env(ctx, reconciler.CredentialRequest{Stack: prodStack(), Revision: sha, Purpose: reconciler.PurposeApply})
+	apply, err := f.creds.Env(ctx, reconciler.CredentialRequest{Stack: prodStack(), Revision: sha, Purpose: reconciler.PurposeApply, Branch: "main"})
 	require.NoError(t, err)
 
 	wantKeys := []string{"AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_REGION", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
@@ -72,12 +73,18 @@ func TestEnvPlanAndApplyAssumeDifferentRoles(t *testing.T) {
 	require.Len(t, calls, 2)
 	assert.Equal(t, awstest.AssumeRoleCall{
 		Role: planRole, Session: "trueup-envs-prod-01234567", ExternalID: "ext-123", Duration: "3600",
-		Tags:   map[string]string{"trueup:stack": "envs/prod", "trueup:commit": string(sha), "trueup:pull_request": "7"},
+		Tags: map[string]string{
+			"trueup:stack": "envs/prod", "trueup:commit": string(sha), "trueup:purpose": "plan",
+			"trueup:branch": "main", "trueup:trusted": "true",
+		},
 		Signer: awstest.Signer{KeyID: awstest.BaseKeyID, Region: "eu-west-1", Service: "sts"},
 	}, calls[0])
 	assert.Equal(t, awstest.AssumeRoleCall{
 		Role: applyRole, Session: "trueup-envs-prod-01234567", ExternalID: "ext-123", Duration: "3600",
-		Tags:   map[string]string{"trueup:stack": "envs/prod", "trueup:commit": string(sha)},
+		Tags: map[string]string{
+			"trueup:stack": "envs/prod", "trueup:commit": string(sha), "trueup:purpose": "apply",
+			"trueup:branch": "main", "trueup:trusted": "true",
+		},
 		Signer: awstest.Signer{KeyID: awstest.BaseKeyID, Region: "eu-west-1", Service: "sts"},
 	}, calls[1])
 	assert.Equal(t, "ASIAFAKE0001", plan["AWS_ACCESS_KEY_ID"])
@@ -88,6 +95,9 @@ func TestEnvPlanAndApplyAssumeDifferentRoles(t *testing.T) {
 	require.Len(t, assumed, 2)
 	assert.Equal(t, planRole, assumed[0]["role"])
 	assert.Equal(t, "trueup-envs-prod-01234567", assumed[0]["session"])
+	assert.Equal(t, "plan", assumed[0]["purpose"])
+	assert.Equal(t, "main", assumed[0]["branch"])
+	assert.Equal(t, false, assumed[0]["untrusted"])
 }
 
 func TestEnvRoleSelection(t *testing.T) {
@@ -125,17 +135,23 @@ func TestEnvRoleSelection(t *testing.T) {
 	}
 }
 
-func TestEnvWithoutRoleInheritsDaemonEnvironment(t *testing.T) {
+func TestEnvWithoutRoleGetsOnlyTheRegion(t *testing.T) {
 	f := newCredsFixture(t, reconciler.StackAWS{})
 	ctx := context.Background()
-	env, err := f.creds.Env(ctx, reconciler.CredentialRequest{Stack: reconciler.Stack{Name: "app"}, Revision: sha, Purpose: reconciler.PurposeApply})
+	env, err := f.creds.Env(ctx, reconciler.CredentialRequest{Stack: reconciler.Stack{Name: "app"}, Revision: sha, Purpose: reconciler.PurposeApply, Branch: "main"})
 	require.NoError(t, err)
 	assert.Empty(t, env)
 
-	st := reconciler.Stack{Name: "app", AWS: reconciler.StackAWS{Region: "ap-south-1"}}
-	env, err = f.creds.Env(ctx, reconciler.CredentialRequest{Stack: st, Revision: sha, Purpose: reconciler.PurposePlan})
-	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "ap-south-1"}, env)
+	st := reconciler.Stack{Name: "app", AWS: reconciler.StackAWS{Region: "ap-south-1", ExternalID: "x", SessionDuration: time.Hour}}
+	for _, req := range []reconciler.CredentialRequest{
+		{Stack: st, Revision: sha, Purpose: reconciler.PurposePlan, Branch: "main"},
+		{Stack: st, Revision: sha, Purpose: reconciler.PurposeDrift, Branch: "main"},
+		{Stack: st, Revision: sha, Purpose: reconciler.PurposePlan, Branch: "feature/x", Untrusted: true, PullRequest: 7},
+	} {
+		env, err = f.creds.Env(ctx, req)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "ap-south-1"}, env, req)
+	}
 	assert.Empty(t, f.sts.Calls())
 }
 

@@ -32,6 +32,9 @@ type HooksOptions struct {
 	ECSEndpoint string
 	// Credentials gives the ECS call the stack's apply role; nil uses AWSConfig for every stack.
 	Credentials *Credentials
+	// Branch is the applied branch, for session tags (trueup:branch). Set it to the branch the
+	// reconciler's applies name, so the ECS call reuses the apply's cached session.
+	Branch string
 	// HTTPClient sends webhooks; nil is a client with a 10 s timeout.
 	HTTPClient *http.Client
 	// Getenv reads the webhook URL's environment variable; nil is os.Getenv.
@@ -99,7 +102,9 @@ func (h *Hooks) redeploy(ctx context.Context, stack reconciler.Stack, rev reconc
 	}
 	var optFns []func(*ecs.Options)
 	if h.opts.Credentials != nil {
-		env, err := h.opts.Credentials.Env(ctx, reconciler.CredentialRequest{Stack: stack, Revision: rev, Purpose: reconciler.PurposeApply})
+		env, err := h.opts.Credentials.Env(ctx, reconciler.CredentialRequest{
+			Stack: stack, Revision: rev, Purpose: reconciler.PurposeApply, Branch: h.opts.Branch,
+		})
 		if err != nil {
 			return err
 		}

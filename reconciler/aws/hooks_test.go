@@ -27,7 +27,7 @@ func newHooksFixture(t *testing.T, withCredentials bool) *hooksFixture {
 	f := &hooksFixture{creds: newCredsFixture(t, reconciler.StackAWS{}), ecs: awstest.NewECS(t), env: map[string]string{}}
 	log, _ := logCapture(t, f.creds.sts.Issued)
 	opts := HooksOptions{
-		AWSConfig: baseConfig(), ECSEndpoint: f.ecs.URL,
+		AWSConfig: baseConfig(), ECSEndpoint: f.ecs.URL, Branch: "main",
 		Getenv: func(k string) string { return f.env[k] }, Logger: log,
 	}
 	if withCredentials {
@@ -55,6 +55,10 @@ func TestAfterApplyRedeploysECSUnderTheApplyRole(t *testing.T) {
 	stsCalls := f.creds.sts.Calls()
 	require.Len(t, stsCalls, 1)
 	assert.Equal(t, applyRole, stsCalls[0].Role)
+	assert.Equal(t, map[string]string{
+		"trueup:stack": "envs/prod", "trueup:commit": string(sha), "trueup:purpose": "apply",
+		"trueup:branch": "main", "trueup:trusted": "true",
+	}, stsCalls[0].Tags, "a trusted apply of the applied branch")
 	assert.Equal(t, "prod", calls[0].Cluster)
 	assert.Equal(t, "web", calls[0].Service)
 	assert.True(t, calls[0].ForceNewDeployment)
@@ -62,8 +66,8 @@ func TestAfterApplyRedeploysECSUnderTheApplyRole(t *testing.T) {
 		"signed with the apply role's session, in the stack's region")
 	assert.Equal(t, "session-token-1-SENSITIVE", calls[0].Token)
 
-	// The hook reuses the apply's cached session.
-	apply, err := f.creds.creds.Env(ctx, reconciler.CredentialRequest{Stack: ecsStack(), Revision: sha, Purpose: reconciler.PurposeApply})
+	// The hook reuses the session of the apply, which names the applied branch.
+	apply, err := f.creds.creds.Env(ctx, reconciler.CredentialRequest{Stack: ecsStack(), Revision: sha, Purpose: reconciler.PurposeApply, Branch: "main"})
 	require.NoError(t, err)
 	assert.Equal(t, "ASIAFAKE0001", apply["AWS_ACCESS_KEY_ID"])
 	assert.Len(t, f.creds.sts.Calls(), 1)

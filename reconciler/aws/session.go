@@ -21,6 +21,11 @@ const (
 	tagStack       = "trueup:stack"
 	tagCommit      = "trueup:commit"
 	tagPullRequest = "trueup:pull_request"
+	tagPurpose     = "trueup:purpose"
+	tagBranch      = "trueup:branch"
+	// tagTrusted is "false" for branch and pull request code. trueup:branch alone proves nothing:
+	// a pull request's head branch is named by its author.
+	tagTrusted = "trueup:trusted"
 )
 
 // sessionName is "trueup-<stack>-<short sha>" made valid for STS: characters outside [\w+=,.@-]
@@ -41,14 +46,22 @@ func sessionName(stack string, rev reconciler.Revision) string {
 	return prefix + suffix
 }
 
-// sessionTags are the session's tags: the stack, the full commit and the pull request when there is one.
-func sessionTags(stack string, rev reconciler.Revision, pr int) [][2]string {
-	tags := [][2]string{{tagStack, tagValue(stack)}}
-	if rev != "" {
-		tags = append(tags, [2]string{tagCommit, tagValue(string(rev))})
+// sessionTags are the session's tags: the stack, the purpose, the trust, the branch when there is
+// one, the full commit and the pull request when there is one.
+func sessionTags(k sessionKey) [][2]string {
+	tags := [][2]string{
+		{tagStack, tagValue(k.stack)},
+		{tagPurpose, tagValue(k.purpose)},
+		{tagTrusted, strconv.FormatBool(!k.untrusted)},
 	}
-	if pr > 0 {
-		tags = append(tags, [2]string{tagPullRequest, strconv.Itoa(pr)})
+	if k.branch != "" {
+		tags = append(tags, [2]string{tagBranch, tagValue(k.branch)})
+	}
+	if k.rev != "" {
+		tags = append(tags, [2]string{tagCommit, tagValue(string(k.rev))})
+	}
+	if k.pr > 0 {
+		tags = append(tags, [2]string{tagPullRequest, strconv.Itoa(k.pr)})
 	}
 	return tags
 }

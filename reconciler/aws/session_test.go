@@ -40,10 +40,40 @@ func TestSessionName(t *testing.T) {
 }
 
 func TestSessionTags(t *testing.T) {
-	assert.Equal(t, [][2]string{{"trueup:stack", "envs/prod@blue"}, {"trueup:commit", string(sha)}},
-		sessionTags("envs/prod@blue", sha, 0))
-	assert.Equal(t, [][2]string{{"trueup:stack", "app"}, {"trueup:commit", string(sha)}, {"trueup:pull_request", "42"}},
-		sessionTags("app", sha, 42))
+	tests := []struct {
+		name string
+		key  sessionKey
+		want [][2]string
+	}{
+		{
+			"apply on main",
+			sessionKey{stack: "envs/prod@blue", purpose: "apply", branch: "main", rev: sha},
+			[][2]string{{"trueup:stack", "envs/prod@blue"}, {"trueup:purpose", "apply"}, {"trueup:trusted", "true"},
+				{"trueup:branch", "main"}, {"trueup:commit", string(sha)}},
+		},
+		{
+			"untrusted pull request plan",
+			sessionKey{stack: "app", purpose: "plan", branch: "feature/x", untrusted: true, rev: sha, pr: 42},
+			[][2]string{{"trueup:stack", "app"}, {"trueup:purpose", "plan"}, {"trueup:trusted", "false"},
+				{"trueup:branch", "feature/x"}, {"trueup:commit", string(sha)}, {"trueup:pull_request", "42"}},
+		},
+		{
+			"no branch, no commit",
+			sessionKey{stack: "app", purpose: "drift"},
+			[][2]string{{"trueup:stack", "app"}, {"trueup:purpose", "drift"}, {"trueup:trusted", "true"}},
+		},
+		{
+			"branch sanitized and cut to 256 characters",
+			sessionKey{stack: "app", purpose: "plan", branch: "a;b*" + strings.Repeat("c", 300), untrusted: true},
+			[][2]string{{"trueup:stack", "app"}, {"trueup:purpose", "plan"}, {"trueup:trusted", "false"},
+				{"trueup:branch", "a-b-" + strings.Repeat("c", 252)}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, sessionTags(tt.key))
+		})
+	}
 }
 
 func TestTagValue(t *testing.T) {

@@ -40,6 +40,7 @@ type driftEntry struct {
 
 type awsEntry struct {
 	RoleARN         string `yaml:"role_arn"`
+	BranchRoleARN   string `yaml:"branch_role_arn"`
 	ApplyRoleARN    string `yaml:"apply_role_arn"`
 	ExternalID      string `yaml:"external_id"`
 	Region          string `yaml:"region"`

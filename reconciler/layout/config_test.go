@@ -42,6 +42,7 @@ stacks:
       max_changes: 10
     aws:
       role_arn: arn:aws:iam::123:role/plan
+      branch_role_arn: arn:aws:iam::123:role/branch
       apply_role_arn: arn:aws:iam::123:role/apply
       external_id: x
       region: eu-west-1
@@ -51,6 +52,7 @@ stacks:
       webhook: {url_env: DEPLOY_HOOK_URL}
   - dir: stacks/app
     workspace: staging
+    aws: {branch_role_arn: "arn:aws:iam::456:role/branch"}
   - dir: ./stacks/db/
   - dir: stacks/linked
 `
@@ -94,9 +96,13 @@ stacks:
 	a, ok := l.AWS("stacks/app")
 	require.True(t, ok)
 	assert.Equal(t, StackAWS{
-		RoleARN: "arn:aws:iam::123:role/plan", ApplyRoleARN: "arn:aws:iam::123:role/apply",
-		ExternalID: "x", Region: "eu-west-1", SessionDuration: time.Hour,
+		RoleARN: "arn:aws:iam::123:role/plan", BranchRoleARN: "arn:aws:iam::123:role/branch",
+		ApplyRoleARN: "arn:aws:iam::123:role/apply", ExternalID: "x", Region: "eu-west-1", SessionDuration: time.Hour,
 	}, a)
+	a, ok = l.AWS("stacks/app@staging")
+	require.True(t, ok)
+	assert.Equal(t, StackAWS{BranchRoleARN: "arn:aws:iam::456:role/branch"}, a,
+		"branch_role_arn alone is neither role_arn nor apply_role_arn")
 	_, ok = l.AWS("stacks/db")
 	assert.False(t, ok)
 
@@ -139,6 +145,15 @@ func TestLoadConfigErrors(t *testing.T) {
 			name:   "list where a string is expected",
 			config: "stacks:\n  - dir: [stacks/app]\n",
 			want:   []string{".trueup.yaml:2: stacks[0].dir: cannot use a list here: want a string"},
+		},
+		{
+			name:   "role ARNs must be strings",
+			config: "stacks:\n  - dir: stacks/app\n    aws:\n      role_arn: [a]\n      branch_role_arn: {arn: b}\n      apply_role_arn: [c]\n",
+			want: []string{
+				".trueup.yaml:4: stacks[0].aws.role_arn: cannot use a list here: want a string",
+				".trueup.yaml:5: stacks[0].aws.branch_role_arn: cannot use a mapping here: want a string",
+				".trueup.yaml:6: stacks[0].aws.apply_role_arn: cannot use a list here: want a string",
+			},
 		},
 		{
 			name:   "a string where a stack entry is expected",

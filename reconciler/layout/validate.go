@@ -15,7 +15,11 @@ import (
 
 // StackAWS is a stack's AWS access as .trueup.yaml states it; nothing here is checked against AWS.
 type StackAWS struct {
-	RoleARN      string
+	// RoleARN is assumed by plans and drift checks of the applied branch.
+	RoleARN string
+	// BranchRoleARN is assumed by plans of branch and pull request code; empty falls back to RoleARN.
+	BranchRoleARN string
+	// ApplyRoleARN is assumed by applies; empty falls back to RoleARN.
 	ApplyRoleARN string
 	ExternalID   string
 	Region       string
@@ -108,7 +112,10 @@ func validate(p *parsedConfig, fsys fs.FS, res *resolver) (*configured, error) {
 			})
 		}
 		if e.AWS != nil {
-			a := StackAWS{RoleARN: e.AWS.RoleARN, ApplyRoleARN: e.AWS.ApplyRoleARN, ExternalID: e.AWS.ExternalID, Region: e.AWS.Region}
+			a := StackAWS{
+				RoleARN: e.AWS.RoleARN, BranchRoleARN: e.AWS.BranchRoleARN, ApplyRoleARN: e.AWS.ApplyRoleARN,
+				ExternalID: e.AWS.ExternalID, Region: e.AWS.Region,
+			}
 			if e.AWS.SessionDuration != "" {
 				d, err := time.ParseDuration(e.AWS.SessionDuration)
 				if err != nil || d <= 0 {

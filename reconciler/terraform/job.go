@@ -50,7 +50,8 @@ func (r *Runner) prepareJob(spec reconciler.RunSpec) (*job, error) {
 	if err := os.MkdirAll(spec.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	runDir, err := os.MkdirTemp(spec.DataDir, "run-")
+	// Not under DataDir: providers listen on unix sockets in TMPDIR, whose paths must stay short.
+	runDir, err := os.MkdirTemp("", "trueup-run-")
 	if err != nil {
 		return nil, fmt.Errorf("run dir: %w", err)
 	}
@@ -100,7 +101,7 @@ func (j *job) sandboxWrapper() (string, error) {
 	j.private = dir
 	paths := sandboxPaths{
 		readOnly:  append([]string{j.r.binary, j.r.cliConfig, j.r.opts.PluginCacheDir, os.Getenv("SSL_CERT_FILE"), os.Getenv("SSL_CERT_DIR")}, cliConfigReadPaths(j.r.cliConfig)...),
-		readWrite: []string{j.spec.Workdir, j.spec.DataDir},
+		readWrite: []string{j.spec.Workdir, j.spec.DataDir, j.runDir},
 	}
 	path := filepath.Join(dir, "terraform")
 	return path, j.r.opts.Sandbox.writeWrapper(path, j.r.binary, paths)

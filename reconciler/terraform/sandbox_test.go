@@ -88,7 +88,7 @@ func TestEnvironmentIsBuiltNotInherited(t *testing.T) {
 	assert.Contains(t, env, "HOME_EXISTS=yes")
 	home := envValue(env, "HOME")
 	require.NotEmpty(t, home)
-	assert.True(t, strings.HasPrefix(home, spec.DataDir), "HOME %s is the run's own", home)
+	assert.True(t, strings.HasPrefix(home, filepath.Join(os.TempDir(), "trueup-run-")), "HOME %s is the run's own", home)
 	assert.NoDirExists(t, home, "the run's HOME is removed after the run")
 	assert.NoDirExists(t, envValue(env, "TMPDIR"), "the run's TMPDIR is removed after the run")
 }

@@ -1,0 +1,115 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// dataDirVersion is written to DataDir/layout.version once the data dir uses injective names
+// (Slug). Older data dirs named directories with LegacySlug.
+const (
+	dataDirVersionFile = "layout.version"
+	dataDirVersion     = "2"
+)
+
+// migrateDataDir brings a data dir written by an older trueup up to date, once:
+//   - workdirs and Terraform data dirs (work/, tfdata/) are caches of checkouts and inits named the
+//     old way: they are removed, and made again by the next runs;
+//   - plan records are re-keyed (plansKey) and pull requests' targets renamed ("pr-3" → "pr:3").
+//
+// Local state is moved stack by stack when the stacks are known (moveLegacyState).
+func (r *Reconciler) migrateDataDir(ctx context.Context) {
+	marker := filepath.Join(r.opts.DataDir, dataDirVersionFile)
+	if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == dataDirVersion {
+		return
+	}
+	for _, dir := range []string{"work", "tfdata"} {
+		if err := os.RemoveAll(filepath.Join(r.opts.DataDir, dir)); err != nil {
+			r.log.Error("upgrade data dir: remove old workdirs", "dir", dir, "err", err)
+			return
+		}
+	}
+	if err := r.migratePlanKeys(ctx); err != nil {
+		r.log.Error("upgrade data dir: re-key plan records", "err", err)
+		return
+	}
+	if err := os.WriteFile(marker, []byte(dataDirVersion+"\n"), 0o600); err != nil {
+		r.log.Error("upgrade data dir", "err", err)
+		return
+	}
+	r.log.Info("data dir upgraded to injective names; old workdirs removed", "version", dataDirVersion)
+}
+
+// migratePlanKeys rewrites plan records stored under the old "<target>/<stack>" keys, which two
+// different pairs could share, under plansKey, taking the pair from the record itself.
+func (r *Reconciler) migratePlanKeys(ctx context.Context) error {
+	plans, err := r.store.List(ctx, bucketPlans)
+	if err != nil {
+		return err
+	}
+	for key, raw := range plans {
+		if strings.Contains(key, plansKeySep) {
+			continue
+		}
+		var p BranchPlan
+		if err := json.Unmarshal(raw, &p); err != nil || p.Target == "" || p.Stack == "" {
+			continue
+		}
+		if n, ok := strings.CutPrefix(p.Target, "pr-"); ok {
+			if num, err := strconv.Atoi(n); err == nil {
+				p.Target = pullTarget(num)
+			}
+		}
+		if raw, err = json.Marshal(p); err != nil {
+			return err
+		}
+		if err := r.store.Put(ctx, bucketPlans, plansKey(p.Target, p.Stack), raw); err != nil {
+			return err
+		}
+		if err := r.store.Delete(ctx, bucketPlans, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveLegacyState moves each stack's local state from where an older trueup kept it
+// (state/<LegacySlug>) to its own directory (state/<Slug>), once. When several stacks of the layout
+// had the same old directory, they shared one state and nobody can tell whose it is: it is left
+// where it is, and the error says so.
+func (r *Reconciler) moveLegacyState(layout *Layout) {
+	owners := map[string][]string{}
+	current := map[string]bool{}
+	for _, s := range layout.Stacks {
+		owners[LegacySlug(s.Name)] = append(owners[LegacySlug(s.Name)], s.Name)
+		current[s.Slug()] = true
+	}
+	for old, names := range owners {
+		if current[old] {
+			continue // a stack's own directory under the new names, never an old one
+		}
+		from := filepath.Join(r.opts.DataDir, "state", old)
+		if fi, err := os.Lstat(from); err != nil || !fi.IsDir() {
+			continue
+		}
+		if len(names) > 1 {
+			r.log.Error("local state kept by an older trueup is shared by several stacks; not moved: move it by hand into the stack it belongs to",
+				"dir", from, "stacks", strings.Join(names, ", "))
+			continue
+		}
+		to := r.stateDir(names[0])
+		if _, err := os.Lstat(to); err == nil || !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err := os.Rename(from, to); err != nil {
+			r.log.Error("move local state to its new directory", "stack", names[0], "from", from, "to", to, "err", err)
+			continue
+		}
+		r.log.Info("moved local state to its new directory", "stack", names[0], "from", from, "to", to)
+	}
+}

@@ -1,0 +1,77 @@
+package reconciler
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// trustedPrivilege returns the branch's stack s with its privilege settings (AWS roles, external
+// ID, region, session duration, on_apply) taken from trusted configuration only: the same stack on
+// the applied branch, or the daemon's defaults for a stack that is new on the branch. notice says
+// so, for the pull request, when the branch's own .trueup.yaml asks for something else.
+func (r *Reconciler) trustedPrivilege(s Stack) (Stack, string) {
+	r.mu.Lock()
+	main := r.layout
+	r.mu.Unlock()
+	return TrustedPrivilege(s, main, r.opts.DefaultAWS)
+}
+
+// TrustedPrivilege is trustedPrivilege as a pure function of the branch's stack, the applied
+// branch's layout and the daemon's AWS defaults.
+func TrustedPrivilege(s Stack, main *Layout, defaults StackAWS) (Stack, string) {
+	trusted := Stack{AWS: defaults}
+	if m, ok := main.Stack(s.Name); ok {
+		trusted = m
+	}
+	var changed []string
+	if s.AWS != trusted.AWS {
+		changed = append(changed, "aws")
+	}
+	if !sameOnApply(s.OnApply, trusted.OnApply) {
+		changed = append(changed, "on_apply")
+	}
+	s.AWS, s.OnApply = trusted.AWS, trusted.OnApply
+	if len(changed) == 0 {
+		return s, ""
+	}
+	return s, "This branch changes the " + strings.Join(changed, " and ") + " settings of " + s.Name +
+		" in .trueup.yaml. Plans of branches use the settings of the applied branch; the change takes effect after the merge."
+}
+
+func sameOnApply(a, b OnApply) bool {
+	eq := func(x, y bool) bool { return x == y }
+	if !eq(a.ECSRedeploy == nil, b.ECSRedeploy == nil) || !eq(a.Webhook == nil, b.Webhook == nil) {
+		return false
+	}
+	if a.ECSRedeploy != nil && *a.ECSRedeploy != *b.ECSRedeploy {
+		return false
+	}
+	return a.Webhook == nil || *a.Webhook == *b.Webhook
+}
+
+// capText returns s cut to at most limit bytes (at a line end when there is one near, never inside
+// a UTF-8 sequence), with a last line saying how much was cut.
+func capText(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	if nl := strings.LastIndexByte(s[:cut], '\n'); nl > limit/2 {
+		cut = nl + 1
+	}
+	return s[:cut] + "\n… " + strings.TrimSpace(humanBytes(len(s)-cut)) + " more cut by trueup\n"
+}
+
+func humanBytes(n int) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	}
+	return strconv.Itoa(n) + " bytes"
+}
