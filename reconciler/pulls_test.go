@@ -271,7 +271,7 @@ func TestPullHeadAnnouncedBeforeItIsFetchedIsPlannedOnceFetched(t *testing.T) {
 	_, err := p.store.Get(context.Background(), "plans", "pr:1\x00stacks/a")
 	assert.NoError(t, err, "the plan shown so far is kept while the new head is fetched")
 	p.dag.set(map[string]Revision{"feature": p2, "pull/1": p2})
-	eventually(t, "#1 planned at p2", func() bool { return p.planned(Slug("pr:1")+"@p2") })
+	eventually(t, "#1 planned at p2", func() bool { return p.planned(Slug("pr:1") + "@p2") })
 }
 
 // A pull request the forge still lists as open after main took in its head makes that move of main
