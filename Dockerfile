@@ -46,10 +46,11 @@ LABEL org.opencontainers.image.title="trueup" \
       io.trueup.terraform.version="${TERRAFORM_VERSION}"
 
 # git and openssh-client: the repository mirror and Terraform module sources over SSH; ca-certificates: GitHub,
-# Slack, provider registries; curl: only for the HEALTHCHECK below (the same probe ECS runs).
+# Slack, provider registries; curl: only for the HEALTHCHECK below (the same probe ECS runs); bubblewrap: the
+# sandbox of branch and pull request plans (terraform.sandbox; it needs user namespaces in the container).
 # The user's home is the data dir, so ~/.ssh/known_hosts and ~/.terraform.d survive restarts with the data.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl git openssh-client \
+ && apt-get install -y --no-install-recommends bubblewrap ca-certificates curl git openssh-client \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 trueup \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/trueup --no-create-home \

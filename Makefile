@@ -17,10 +17,21 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export TRUEUP_TERRAFORM := $(TERRAFORM)
 export TRUEUP_TERRAFORMRC := $(TERRAFORMRC)
 
-.PHONY: all tools build test unit lint demo bench image clean
+.PHONY: all tools bwrap build test unit lint demo bench image clean
 all: build
 
-tools: $(TERRAFORM) $(PROVIDER) $(TERRAFORMRC)
+tools: $(TERRAFORM) $(PROVIDER) $(TERRAFORMRC) bwrap
+
+# bubblewrap sandboxes branch and pull request plans (terraform.sandbox). Installed from the
+# distribution's packages where it is missing and this user may (root with apt-get).
+bwrap:
+	@if command -v bwrap >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing bubblewrap (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	else \
+	  echo "bubblewrap (bwrap) is missing: install it as root (apt-get install bubblewrap, apk add bubblewrap or dnf install bubblewrap); the sandbox tests need it"; \
+	fi
 
 $(TERRAFORM):
 	@mkdir -p $(TOOLS)/bin

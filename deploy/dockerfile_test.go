@@ -215,7 +215,7 @@ func TestDockerfile(t *testing.T) {
 	final := st[len(st)-1]
 	assert.Regexp(t, `^debian:[a-z]+-slim$`, final.From)
 	finalRuns := final.runs()
-	for _, pkg := range []string{"git", "ca-certificates", "openssh-client"} {
+	for _, pkg := range []string{"git", "ca-certificates", "openssh-client", "bubblewrap"} {
 		assert.Regexp(t, `apt-get install [^&]*\b`+pkg+`\b`, finalRuns)
 	}
 	assert.Contains(t, finalRuns, "rm -rf /var/lib/apt/lists/*")

@@ -44,7 +44,7 @@ func newCloud(ctx context.Context, cfg Config, log *slog.Logger) (cloud, error) 
 	if err != nil {
 		return cloud{}, fmt.Errorf("aws credentials: %w", err)
 	}
-	hooks, err := aws.NewHooks(aws.HooksOptions{AWSConfig: awsCfg, Credentials: creds, Logger: log})
+	hooks, err := aws.NewHooks(aws.HooksOptions{AWSConfig: awsCfg, Credentials: creds, Branch: cfg.Repo.Branch, Logger: log})
 	if err != nil {
 		return cloud{}, fmt.Errorf("on_apply hooks: %w", err)
 	}

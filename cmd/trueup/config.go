@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/terraform"
 )
 
 // Config is trueup.yaml. Secrets are never written in it: only the names of the environment
@@ -53,6 +55,18 @@ type TerraformConfig struct {
 	Binary        string        `yaml:"binary"`
 	CLIConfigFile string        `yaml:"cli_config_file"`
 	LockTimeout   time.Duration `yaml:"lock_timeout"`
+	// PassEnv names the daemon's variables Terraform gets; nothing else of its environment does.
+	PassEnv PassEnvConfig `yaml:"pass_env"`
+	// Sandbox is auto, required or off: how branch and pull request plans are contained.
+	Sandbox string `yaml:"sandbox"`
+}
+
+// PassEnvConfig lists the daemon's environment variables given to Terraform runs.
+type PassEnvConfig struct {
+	// Main is given to applies and drift checks on the applied branch.
+	Main []string `yaml:"main"`
+	// Plans is given to branch and pull request plans (untrusted code).
+	Plans []string `yaml:"plans"`
 }
 
 // DriftConfig is the default drift policy; .trueup.yaml may override it per stack.
@@ -101,7 +115,7 @@ func DefaultConfig() Config {
 		Listen:        ":8080",
 		ShutdownGrace: 4 * time.Minute,
 		Log:           LogConfig{Format: "text", Level: "info"},
-		Terraform:     TerraformConfig{Binary: "terraform", LockTimeout: 30 * time.Second},
+		Terraform:     TerraformConfig{Binary: "terraform", LockTimeout: 30 * time.Second, Sandbox: string(terraform.SandboxAuto)},
 		Drift:         DriftConfig{Interval: 10 * time.Minute, Remediate: string(reconciler.RemediateAuto)},
 	}
 }
@@ -178,6 +192,12 @@ func (c Config) Validate() error {
 	if c.Terraform.Binary == "" {
 		bad("terraform.binary must not be empty")
 	}
+	switch terraform.SandboxMode(c.Terraform.Sandbox) {
+	case terraform.SandboxAuto, terraform.SandboxRequired, terraform.SandboxOff:
+	default:
+		bad("terraform.sandbox must be auto, required or off, got %q", c.Terraform.Sandbox)
+	}
+	errs = append(errs, c.validatePassEnv()...)
 	switch reconciler.RemediateMode(c.Drift.Remediate) {
 	case reconciler.RemediateAuto, reconciler.RemediateAlert, reconciler.RemediateOff:
 	default:
@@ -219,3 +239,43 @@ func (c Config) DriftPolicy() reconciler.DriftPolicy {
 		MaxChanges:   c.Drift.MaxChanges,
 	}
 }
+
+// secretEnvNames are the environment variables that hold trueup's own secrets (every *_env key).
+func (c Config) secretEnvNames() map[string]string {
+	names := map[string]string{}
+	for key, name := range map[string]string{
+		"repo.token_env": c.Repo.TokenEnv, "slack.webhook_url_env": c.Slack.WebhookURLEnv,
+		"github.token_env": c.GitHub.TokenEnv, "github.webhook_secret_env": c.GitHub.WebhookSecretEnv,
+		"api.token_env": c.API.TokenEnv,
+	} {
+		if name != "" {
+			names[name] = key
+		}
+	}
+	return names
+}
+
+// validatePassEnv refuses pass_env lists that would hand trueup's own secrets to Terraform, or
+// name what terraform-exec sets itself.
+func (c Config) validatePassEnv() []error {
+	var errs []error
+	own := c.secretEnvNames()
+	for list, names := range map[string][]string{"main": c.Terraform.PassEnv.Main, "plans": c.Terraform.PassEnv.Plans} {
+		for _, name := range names {
+			if !envName.MatchString(name) {
+				errs = append(errs, fmt.Errorf("terraform.pass_env.%s: %q is not an environment variable name", list, name))
+			}
+			if key, ok := own[name]; ok {
+				errs = append(errs, fmt.Errorf("terraform.pass_env.%s names %s, which holds trueup's own secret (%s): trueup's secrets never reach Terraform", list, name, key))
+			}
+		}
+		if bad := terraform.ProhibitedPassEnv(names); len(bad) > 0 {
+			slices.Sort(bad)
+			errs = append(errs, fmt.Errorf("terraform.pass_env.%s names %s, which trueup sets for Terraform itself: use the stack's configuration or var_files instead", list, strings.Join(bad, ", ")))
+		}
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -67,7 +67,11 @@ func TestAWSPlanAndApplyRunUnderTheirOwnRoles(t *testing.T) {
 	assert.ElementsMatch(t, []string{awsPlanRole, awsApplyRole}, slices.Compact(slices.Sorted(slices.Values(roles))))
 	for _, c := range calls {
 		assert.Equal(t, "trueup-stacks-a-"+rev.Short(), c.Session, c.Role)
-		assert.Equal(t, map[string]string{"trueup:stack": "stacks/a", "trueup:commit": string(rev)}, c.Tags, c.Role)
+		assert.Equal(t, "stacks/a", c.Tags["trueup:stack"], c.Role)
+		assert.Equal(t, string(rev), c.Tags["trueup:commit"], c.Role)
+		assert.Equal(t, "main", c.Tags["trueup:branch"], c.Role)
+		assert.Equal(t, "true", c.Tags["trueup:trusted"], c.Role)
+		assert.Equal(t, map[string]string{awsPlanRole: "plan", awsApplyRole: "apply"}[c.Role], c.Tags["trueup:purpose"], c.Role)
 		assert.Equal(t, awstest.Signer{KeyID: awstest.BaseKeyID, Region: "eu-west-1", Service: "sts"}, c.Signer, "trueup's own identity assumes the role in the stack's region")
 	}
 

@@ -34,7 +34,7 @@ func TestPullRequestCommentStatusesAndMerge(t *testing.T) {
 	last := statuses["trueup/stacks/a"][len(statuses["trueup/stacks/a"])-1]
 	assert.Equal(t, "success", last.State)
 	assert.Equal(t, "+1 ~0 -0", last.Description)
-	assert.Equal(t, 1, e.plansStarted("pr-1", head1))
+	assert.Equal(t, 1, e.plansStarted("pr:1", head1))
 	assert.Zero(t, d.logs.count("plan started", "stack", "stacks/b"), "stacks/b is not affected")
 
 	// A new commit edits the same comment.
@@ -45,7 +45,7 @@ func TestPullRequestCommentStatusesAndMerge(t *testing.T) {
 	assertGolden(t, "new_commit", e.normalise(body))
 	assert.Len(t, e.gh.Comments(1), 1, "the comment is edited, not posted again")
 	assert.Equal(t, "+1 ~0 -0", lastStatus(e.stackStatuses(head2)["trueup/stacks/a"]).Description)
-	d.waitFor("the plan workdir of #1", func() bool { return isDir(filepath.Join(e.cfg.DataDir, "work", "pr-1")) })
+	d.waitFor("the plan workdir of #1", func() bool { return isDir(filepath.Join(e.cfg.DataDir, "work", reconciler.Slug("pr:1"))) })
 
 	// GitHub merges: the API says so before main is pushed, so trueup knows the merge commit.
 	e.remote.Checkout("main")
@@ -61,7 +61,7 @@ func TestPullRequestCommentStatusesAndMerge(t *testing.T) {
 	assertGolden(t, "merged", e.normalise(body))
 	assert.Len(t, e.gh.Comments(1), 1)
 	assert.Zero(t, d.logs.count("apply held: the merged plan differs from the reviewed one"))
-	d.waitFor("the workdir of #1 removed", func() bool { return !isDir(filepath.Join(e.cfg.DataDir, "work", "pr-1")) })
+	d.waitFor("the workdir of #1 removed", func() bool { return !isDir(filepath.Join(e.cfg.DataDir, "work", reconciler.Slug("pr:1"))) })
 }
 
 func statusContexts(m map[string][]githubtest.Status) []string {
@@ -139,12 +139,12 @@ func TestPullRequestWebhooks(t *testing.T) {
 	// Nothing to wait for when nothing happens: give a wrongly woken poll time to show up.
 	time.Sleep(time.Second)
 	assert.Equal(t, listed, e.gh.CountRequests("GET", "/repos/acme/infra/pulls"), "a refused webhook does not poll")
-	assert.Zero(t, d.logs.count("branch moved", "target", "pr-1"))
+	assert.Zero(t, d.logs.count("branch moved", "target", "pr:1"))
 
 	// The same delivery id signed properly is accepted: refused deliveries are not remembered.
 	code, reply = e.post("/webhooks/github", githubtest.SignedRequest(testWebhookSecret, "pull_request", "delivery-1", opened))
 	assert.Equal(t, http.StatusAccepted, code, reply)
-	d.waitFor("#1 planned", func() bool { return d.logs.count("plan finished", "target", "pr-1", "rev", head1.Short()) == 1 })
+	d.waitFor("#1 planned", func() bool { return d.logs.count("plan finished", "target", "pr:1", "rev", head1.Short()) == 1 })
 	code, reply = e.post("/webhooks/github", githubtest.SignedRequest(testWebhookSecret, "pull_request", "delivery-1", opened))
 	assert.Equal(t, http.StatusOK, code, reply)
 	assert.Contains(t, reply, "duplicate")
@@ -153,9 +153,9 @@ func TestPullRequestWebhooks(t *testing.T) {
 	head2 := e.pushToPull(1, "add-extra", map[string]string{"stacks/a/extra.tf": e.extraFile("a", "extra-v2")})
 	code, reply = e.post("/webhooks/github", githubtest.SignedRequest(testWebhookSecret, "pull_request", "delivery-2", pullEvent("synchronize", 1, "add-extra", head2)))
 	assert.Equal(t, http.StatusAccepted, code, reply)
-	d.waitFor("the new head planned", func() bool { return d.logs.count("plan finished", "target", "pr-1", "rev", head2.Short()) == 1 })
-	assert.Equal(t, 1, e.plansStarted("pr-1", head1), "one plan for the first head, however often it was announced")
-	assert.Equal(t, 1, e.plansStarted("pr-1", head2))
+	d.waitFor("the new head planned", func() bool { return d.logs.count("plan finished", "target", "pr:1", "rev", head2.Short()) == 1 })
+	assert.Equal(t, 1, e.plansStarted("pr:1", head1), "one plan for the first head, however often it was announced")
+	assert.Equal(t, 1, e.plansStarted("pr:1", head2))
 	assert.Equal(t, 1, d.logs.count("duplicate webhook delivery", "delivery", "delivery-1"))
 	assert.Len(t, e.gh.Comments(1), 1)
 }
@@ -172,10 +172,10 @@ func TestPullRequestFromForkIsNotPlanned(t *testing.T) {
 	body := e.waitBody(2, "the fork's comment", func(b string) bool { return strings.Contains(b, "fork") })
 	assertGolden(t, "fork", e.normalise(body))
 	assert.Equal(t, 1, d.logs.count("pull request from a fork: not planned (github.allow_forks is false)", "pr", "2"))
-	assert.Zero(t, d.logs.count("plan started", "target", "pr-2"))
+	assert.Zero(t, d.logs.count("plan started", "target", "pr:2"))
 	assert.Empty(t, e.gh.Statuses(string(head)), "no status: nothing ran")
 	assert.NoFileExists(t, filepath.Join(e.out, "a-extra.txt"))
-	assert.False(t, isDir(filepath.Join(e.cfg.DataDir, "work", "pr-2")), "the fork's code was never checked out")
+	assert.False(t, isDir(filepath.Join(e.cfg.DataDir, "work", reconciler.Slug("pr:2"))), "the fork's code was never checked out")
 }
 
 // Closing a pull request without merging removes its workdirs and applies nothing.
@@ -183,14 +183,14 @@ func TestClosedPullRequestIsCleanedUp(t *testing.T) {
 	e := newPullsEnv(t, nil)
 	d := e.d
 	head := e.openPull(3, "b-v2", map[string]string{"stacks/b/main.tf": localStack(e.out, "b", "b-v2", "")})
-	d.waitFor("#3 planned", func() bool { return d.logs.count("plan finished", "target", "pr-3", "rev", head.Short()) == 1 })
-	work := filepath.Join(e.cfg.DataDir, "work", "pr-3")
+	d.waitFor("#3 planned", func() bool { return d.logs.count("plan finished", "target", "pr:3", "rev", head.Short()) == 1 })
+	work := filepath.Join(e.cfg.DataDir, "work", reconciler.Slug("pr:3"))
 	require.True(t, isDir(work), "the plan ran in %s", work)
 
 	e.gh.UpdatePull(3, func(p *reconciler.PullRequest) { p.State = "closed" })
-	d.waitFor("#3 cleaned up", func() bool { return d.logs.count("target cleaned up", "target", "pr-3") == 1 })
+	d.waitFor("#3 cleaned up", func() bool { return d.logs.count("target cleaned up", "target", "pr:3") == 1 })
 	assert.False(t, isDir(work), "workdir removed")
-	assert.False(t, isDir(filepath.Join(e.cfg.DataDir, "tfdata", "pr-3")), "Terraform data dir removed")
+	assert.False(t, isDir(filepath.Join(e.cfg.DataDir, "tfdata", reconciler.Slug("pr:3"))), "Terraform data dir removed")
 	assert.Zero(t, d.logs.count("pull request merged"))
 	assert.Equal(t, "b-v1", readFile(t, filepath.Join(e.out, "b.txt")), "nothing applied")
 }

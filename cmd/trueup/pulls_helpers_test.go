@@ -50,15 +50,23 @@ type pullsEnv struct {
 // and waits for both stacks to be applied.
 func newPullsEnv(t *testing.T, configure func(*Config)) *pullsEnv {
 	t.Helper()
+	return newPullsEnvWith(t, func(out string) map[string]string {
+		return map[string]string{
+			"stacks/a/main.tf": localStack(out, "a", "a-v1", ""),
+			"stacks/b/main.tf": localStack(out, "b", "b-v1", ""),
+			"README.md":        "# infra\n",
+		}
+	}, configure)
+}
+
+// newPullsEnvWith is newPullsEnv with the initial files given by files(out): two stacks that apply.
+func newPullsEnvWith(t *testing.T, files func(out string) map[string]string, configure func(*Config)) *pullsEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: real git, Terraform and a GitHub API stand-in")
 	}
 	e := &pullsEnv{t: t, out: t.TempDir(), remote: gittest.NewRemote(t), gh: githubtest.NewServer(t), names: map[reconciler.Revision]string{}}
-	initial := e.remote.CommitAndPush("initial infrastructure", map[string]string{
-		"stacks/a/main.tf": localStack(e.out, "a", "a-v1", ""),
-		"stacks/b/main.tf": localStack(e.out, "b", "b-v1", ""),
-		"README.md":        "# infra\n",
-	})
+	initial := e.remote.CommitAndPush("initial infrastructure", files(e.out))
 	e.name(initial, "initial")
 
 	t.Setenv("GITHUB_TOKEN", testGitHubToken)

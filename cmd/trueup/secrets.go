@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/trueup/trueup/reconciler/redact"
 )
 
 // secretReader reads a secret by AWS Secrets Manager ARN (optionally with a "#key" suffix).
@@ -18,17 +20,19 @@ type secretReader interface {
 // a Secrets Manager ARN (*_secret_arn). Values are never written in the config file nor logged.
 type secrets struct {
 	arns secretReader // nil when no *_secret_arn is configured
+	// known collects every value read, so it is redacted from everything that leaves the process.
+	known *redact.Set
 }
 
-func newSecrets(ctx context.Context, cfg Config, log *slog.Logger) (*secrets, error) {
+func newSecrets(ctx context.Context, cfg Config, known *redact.Set, log *slog.Logger) (*secrets, error) {
 	if !cfg.usesSecretARNs() {
-		return &secrets{}, nil
+		return &secrets{known: known}, nil
 	}
 	r, err := newSecretsManager(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	return &secrets{arns: r}, nil
+	return &secrets{arns: r, known: known}, nil
 }
 
 func (c Config) usesSecretARNs() bool {
@@ -55,12 +59,14 @@ func (s *secrets) optional(ctx context.Context, what, env, arn string) (string, 
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", what, err)
 		}
+		s.known.Add(v)
 		return v, nil
 	case env != "":
 		v := strings.TrimSpace(os.Getenv(env))
 		if v == "" {
 			return "", fmt.Errorf("%s: environment variable %s is not set", what, env)
 		}
+		s.known.Add(v)
 		return v, nil
 	}
 	return "", nil

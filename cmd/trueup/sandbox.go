@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/trueup/trueup/reconciler/terraform"
+)
+
+// newSandbox applies terraform.sandbox: it probes bubblewrap and logs, once, what was chosen and
+// why. required without a working bubblewrap is a start-up error naming the missing piece.
+func newSandbox(ctx context.Context, mode terraform.SandboxMode, log *slog.Logger) (*terraform.Sandbox, error) {
+	if mode == terraform.SandboxOff {
+		log.Warn("terraform.sandbox is off: branch and pull request plans run as plain processes of trueup's user and can read what it can read")
+		return nil, nil
+	}
+	sb, err := terraform.ProbeSandbox(ctx, "")
+	switch {
+	case err == nil:
+		log.Info("branch and pull request plans run in a bubblewrap sandbox", "sandbox", mode, "bwrap", sb.Path())
+		return sb, nil
+	case mode == terraform.SandboxRequired:
+		return nil, fmt.Errorf("terraform.sandbox is required: %w", err)
+	default:
+		log.Warn("no sandbox for branch and pull request plans: bubblewrap does not work here; set terraform.sandbox: required to refuse to start instead",
+			"sandbox", mode, "reason", err.Error())
+		return nil, nil
+	}
+}
