@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -71,6 +72,10 @@ func startGHStub() (*ghStub, error) {
 	s := &ghStub{pulls: map[int]stubPull{}, comments: map[int64]*stubComment{}, nextID: 1000}
 	mux := http.NewServeMux()
 	repo := "/repos/" + stubOwner + "/" + stubRepo
+	mux.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"login":"trueup[bot]"}`)
+	})
 	mux.HandleFunc("GET "+repo+"/pulls", s.listPulls)
 	mux.HandleFunc("GET "+repo+"/pulls/{n}", s.getPull)
 	mux.HandleFunc("GET "+repo+"/issues/{n}/comments", s.listComments)

@@ -29,6 +29,7 @@ type cliBackend struct {
 	StacksFunc    func(ctx context.Context) ([]reconciler.StackStatus, error)
 	ReconcileFunc func(ctx context.Context, name string) error
 	ApproveFunc   func(ctx context.Context, name, rev string) (reconciler.Revision, error)
+	PullPlansFunc func(ctx context.Context, number int) ([]reconciler.BranchPlan, error)
 
 	mu    sync.Mutex
 	calls []string
@@ -82,6 +83,13 @@ func (b *cliBackend) Approve(ctx context.Context, name, rev string) (reconciler.
 		return reconciler.Revision(rev), nil
 	}
 	return b.ApproveFunc(ctx, name, rev)
+}
+
+func (b *cliBackend) PullPlans(ctx context.Context, number int) ([]reconciler.BranchPlan, error) {
+	if b.PullPlansFunc == nil {
+		return nil, reconciler.ErrNotFound
+	}
+	return b.PullPlansFunc(ctx, number)
 }
 
 func (b *cliBackend) Health() reconciler.Health         { return reconciler.Health{} }

@@ -38,7 +38,7 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 		addr = defaultAddr
 	}
 	fs.StringVar(&f.addr, "addr", addr, "URL of the running trueup daemon; $"+addrEnv+" sets the default")
-	fs.StringVar(&f.tokenEnv, "token-env", defaultTokenEnv, "environment variable that holds the API token (for approve and reconcile)")
+	fs.StringVar(&f.tokenEnv, "token-env", defaultTokenEnv, "environment variable that holds the API token (sent with every request when set; a daemon with a token needs it for reads too)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the daemon")
 }
 
@@ -59,7 +59,12 @@ func (f *clientFlags) client() (*apiClient, error) {
 		base:     u.String(),
 		token:    os.Getenv(f.tokenEnv),
 		tokenEnv: f.tokenEnv,
-		http:     &http.Client{Timeout: f.timeout},
+		// A redirect is not followed: net/http would send the token along to another port of the
+		// same host. The daemon redirects only paths that are not clean, which no stack name makes.
+		http: &http.Client{
+			Timeout:       f.timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}, nil
 }
 
@@ -92,12 +97,13 @@ func stackPath(name, action string) string {
 	return p
 }
 
-// get reads path and returns the raw JSON body.
+// get reads path and returns the raw JSON body. Like every request, it carries the bearer token when
+// one is set.
 func (c *apiClient) get(ctx context.Context, path string) ([]byte, error) {
 	return c.do(ctx, http.MethodGet, path, nil)
 }
 
-// post sends in as JSON to path with the bearer token and decodes the answer into out.
+// post sends in as JSON to path and decodes the answer into out.
 func (c *apiClient) post(ctx context.Context, path string, in, out any) error {
 	var body []byte
 	if in != nil {
@@ -127,8 +133,8 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte) ([
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	// Reads are open; the token only goes with mutations.
-	if method != http.MethodGet && c.token != "" {
+	// A daemon with a token needs it for reads too; one without ignores it on reads.
+	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
@@ -144,24 +150,28 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte) ([
 		return nil, fmt.Errorf("read answer of trueup at %s: %w", c.base, err)
 	}
 	if resp.StatusCode >= 300 {
-		return nil, c.errorOf(resp.StatusCode, raw)
+		err := c.errorOf(resp.StatusCode, raw)
+		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode < 400 {
+			err.Message += fmt.Sprintf(" (it redirects to %s; trueup does not follow redirects: give the daemon's own address)", truncate(printable(loc, false), 200))
+		}
+		return nil, err
 	}
 	return raw, nil
 }
 
 // errorOf turns an error answer into an apiError with the server's message and, for a refused
 // token, a hint about where the token comes from.
-func (c *apiClient) errorOf(status int, raw []byte) error {
+func (c *apiClient) errorOf(status int, raw []byte) *apiError {
 	var body struct {
 		Error string `json:"error"`
 	}
 	msg := ""
 	if json.Unmarshal(raw, &body) == nil && body.Error != "" {
-		msg = body.Error
+		msg = printable(body.Error, false) // it may quote a stack name or a path
 	} else {
 		msg = fmt.Sprintf("%d %s from %s", status, http.StatusText(status), c.base)
 		if first, _, _ := strings.Cut(strings.TrimSpace(string(raw)), "\n"); first != "" {
-			msg += ": " + truncate(first, 200)
+			msg += ": " + truncate(printable(first, false), 200)
 		}
 	}
 	if status == http.StatusUnauthorized {

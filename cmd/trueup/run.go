@@ -22,6 +22,7 @@ import (
 	"github.com/trueup/trueup/reconciler/boltstore"
 	"github.com/trueup/trueup/reconciler/layout"
 	"github.com/trueup/trueup/reconciler/metrics"
+	"github.com/trueup/trueup/reconciler/redact"
 	"github.com/trueup/trueup/reconciler/terraform"
 )
 
@@ -104,13 +105,16 @@ func (f runFlags) apply(cfg *Config) {
 	}
 }
 
-// runDaemon wires the concrete parts together and runs until ctx ends.
+// runDaemon wires the concrete parts together and runs until ctx ends. Every secret it reads or
+// issues is redacted from its logs and from everything else that leaves the process.
 func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
+	known := redact.New()
+	log = slog.New(known.Handler(log.Handler()))
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data_dir: %w", err)
 	}
 	unlock, err := lockDataDir(dataDir)
@@ -118,8 +122,12 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer unlock()
+	if err := tightenDataDir(dataDir); err != nil {
+		return fmt.Errorf("data_dir permissions: %w", err)
+	}
+	addPassEnvSecrets(known, cfg)
 
-	sec, err := newSecrets(ctx, cfg, log)
+	sec, err := newSecrets(ctx, cfg, known, log)
 	if err != nil {
 		return err
 	}
@@ -139,7 +147,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer src.Close()
 
-	runner, err := newRunner(cfg, dataDir, log)
+	runner, err := newRunner(ctx, cfg, dataDir, log)
 	if err != nil {
 		return err
 	}
@@ -152,14 +160,18 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
+	if alerts != nil {
+		alerts = known.Notifier(alerts)
+	}
 	opts := reconciler.Options{
 		Branch: cfg.Repo.Branch, DataDir: dataDir, Workers: cfg.Workers, PollInterval: cfg.Repo.PollInterval,
 		ShutdownGrace: cfg.ShutdownGrace, Drift: cfg.DriftPolicy(), LoadLayout: layoutLoader(cfg.AWS),
 		Alerts: alerts, Log: notifier.NewLog(log), Logger: log,
-		AllowForks: cfg.GitHub.AllowForks, Credentials: cloud.credentials, Hooks: cloud.hooks,
+		AllowForks: cfg.GitHub.AllowForks, Credentials: redactedCredentials{next: cloud.credentials, secret: known},
+		Hooks: cloud.hooks, DefaultAWS: cfg.AWS, Redact: known.Redact,
 	}
 	if gh != nil {
-		opts.Forge = gh.forge
+		opts.Forge = known.Forge(gh.forge)
 	}
 	var m *metrics.Metrics
 	var rec *reconciler.Reconciler
@@ -172,7 +184,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
-	server, err := newServer(ctx, cfg, sec, rec, gh, m, log)
+	server, err := newServer(ctx, cfg, sec, rec, gh, m, known, log)
 	if err != nil {
 		return err
 	}
@@ -205,7 +217,11 @@ func openRepo(ctx context.Context, cfg Config, sec *secrets, gh *gitHub, dir str
 		opts.TokenFunc = sec.dynamic(ctx, "repo.token", cfg.Repo.TokenEnv, cfg.Repo.TokenSecretARN)
 	case gh != nil && gh.app:
 		// A GitHub App's installation token authenticates git over https too.
-		opts.TokenFunc = gh.forge.GitToken
+		opts.TokenFunc = func(ctx context.Context) (string, error) {
+			token, err := gh.forge.GitToken(ctx)
+			sec.known.AddExpiring(time.Now().Add(issuedLifetime), token)
+			return token, err
+		}
 	}
 	src, err := git.Open(ctx, opts)
 	if err != nil {
@@ -214,7 +230,7 @@ func openRepo(ctx context.Context, cfg Config, sec *secrets, gh *gitHub, dir str
 	return src, nil
 }
 
-func newRunner(cfg Config, dataDir string, log *slog.Logger) (*terraform.Runner, error) {
+func newRunner(ctx context.Context, cfg Config, dataDir string, log *slog.Logger) (*terraform.Runner, error) {
 	cliConfig := cfg.Terraform.CLIConfigFile
 	if cliConfig != "" {
 		var err error
@@ -225,9 +241,14 @@ func newRunner(cfg Config, dataDir string, log *slog.Logger) (*terraform.Runner,
 			return nil, fmt.Errorf("terraform.cli_config_file: %w", err)
 		}
 	}
+	sandbox, err := newSandbox(ctx, terraform.SandboxMode(cfg.Terraform.Sandbox), log)
+	if err != nil {
+		return nil, err
+	}
 	runner, err := terraform.New(terraform.Options{
 		Binary: cfg.Terraform.Binary, CLIConfigFile: cliConfig,
 		PluginCacheDir: filepath.Join(dataDir, "plugin-cache"), LockTimeout: cfg.Terraform.LockTimeout, Logger: log,
+		PassEnv: terraform.PassEnv{Main: cfg.Terraform.PassEnv.Main, Plans: cfg.Terraform.PassEnv.Plans}, Sandbox: sandbox,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("terraform: %w", err)
@@ -235,12 +256,12 @@ func newRunner(cfg Config, dataDir string, log *slog.Logger) (*terraform.Runner,
 	return runner, nil
 }
 
-func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Reconciler, gh *gitHub, m *metrics.Metrics, log *slog.Logger) (*http.Server, error) {
+func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Reconciler, gh *gitHub, m *metrics.Metrics, known *redact.Set, log *slog.Logger) (*http.Server, error) {
 	token, err := sec.optional(ctx, "api.token", cfg.API.TokenEnv, cfg.API.TokenSecretARN)
 	if err != nil {
 		return nil, err
 	}
-	opts := api.Options{Backend: rec, Token: token, Metrics: m.Handler(), Profiling: cfg.API.Pprof, PollInterval: cfg.Repo.PollInterval, Logger: log}
+	opts := api.Options{Backend: rec, Token: token, Metrics: m.Handler(), Profiling: cfg.API.Pprof, PollInterval: cfg.Repo.PollInterval, Logger: log, Redact: known.Redact}
 	if gh != nil {
 		opts.Webhook = gh.webhook(rec)
 	}
@@ -286,7 +307,7 @@ func layoutLoader(awsDefaults reconciler.StackAWS) reconciler.LayoutLoader {
 		for i, s := range l.Stacks {
 			a, _ := l.AWS(s.Name)
 			s.AWS = reconciler.StackAWS{
-				RoleARN: a.RoleARN, ApplyRoleARN: a.ApplyRoleARN, ExternalID: a.ExternalID,
+				RoleARN: a.RoleARN, ApplyRoleARN: a.ApplyRoleARN, BranchRoleARN: a.BranchRoleARN, ExternalID: a.ExternalID,
 				Region: a.Region, SessionDuration: a.SessionDuration,
 			}.Merge(awsDefaults)
 			if o, ok := l.OnApply(s.Name); ok {

@@ -34,17 +34,19 @@ type postedComment struct {
 	body string
 }
 
-// Comment renders the report, splits it into parts, and makes the pull request's plan comments match:
-// existing parts (found by their marker, so across restarts) are edited in place when their text
-// changed, missing parts are created, and parts no longer needed are deleted. Comments for one pull
-// request are updated one call at a time; the comment ids are remembered after the first lookup.
+// Comment renders the report, splits it into at most MaxCommentParts parts (see Parts), and makes the
+// pull request's plan comments match: existing parts (found by their marker and trueup's own login, so
+// across restarts) are edited in place when their text changed, missing parts are created, and parts
+// no longer needed are deleted. Comments by anyone else are never edited or deleted, whatever they
+// say. Comments for one pull request are updated one call at a time; the comment ids are remembered
+// after the first lookup.
 func (f *Forge) Comment(ctx context.Context, report reconciler.PullReport) error {
 	n := report.Number
 	lock := f.prLock(n)
 	lock.Lock()
 	defer lock.Unlock()
 
-	err := f.syncComments(ctx, n, Split(Render(report), CommentLimit))
+	err := f.syncComments(ctx, n, Parts(report, CommentLimit))
 	if err != nil {
 		// Forget what we knew: the next call looks the comments up again.
 		f.mu.Lock()
@@ -103,14 +105,21 @@ func (f *Forge) syncComments(ctx context.Context, n int, parts []string) error {
 	return nil
 }
 
-// postedComments returns trueup's comments on pull request n, listing them on first use. When two
-// comments carry the same part's marker (two trueups raced), the oldest is kept and the others deleted.
+// postedComments returns trueup's comments on pull request n, listing them on first use: those that
+// start with a part's marker and were written by trueup's own login. Anyone can post a comment that
+// starts with the marker; such a comment is ignored, never adopted, edited or deleted. When two of
+// trueup's comments carry the same part's marker (two trueups raced), the oldest is kept and the
+// others deleted.
 func (f *Forge) postedComments(ctx context.Context, n int) (*prComments, error) {
 	f.mu.Lock()
 	posted := f.comments[n]
 	f.mu.Unlock()
 	if posted != nil {
 		return posted, nil
+	}
+	login, err := f.identity(ctx)
+	if err != nil {
+		return nil, err
 	}
 	posted = &prComments{parts: map[int]postedComment{}}
 	var duplicates []int64
@@ -122,7 +131,7 @@ func (f *Forge) postedComments(ctx context.Context, n int) (*prComments, error) 
 		}
 		for _, c := range cs {
 			m := markerRE.FindStringSubmatch(c.GetBody())
-			if m == nil || m[1] != strconv.Itoa(n) {
+			if m == nil || m[1] != strconv.Itoa(n) || !ownComment(c, login) {
 				continue
 			}
 			k, _ := strconv.Atoi(m[2])

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,11 @@ type Options struct {
 	Timeout time.Duration
 	// Logger receives debug lines about comments; default slog.Default(). Tokens are never logged.
 	Logger *slog.Logger
+	// Login is the GitHub login trueup's comments are written by ("trueup-bot", or "<app-slug>[bot]"
+	// for a GitHub App): only comments by it are taken as trueup's plan comment. Empty: looked up on
+	// first use, GET /user for a token, GET /app with the App's JWT for an App. Set it for tokens that
+	// cannot read /user, such as an Actions GITHUB_TOKEN ("github-actions[bot]").
+	Login string
 }
 
 // Forge is reconciler.Forge over GitHub. It is safe for concurrent use.
@@ -51,10 +57,12 @@ type Forge struct {
 	owner, repo  string
 	log          *slog.Logger
 	app          *ghinstallation.Transport // nil unless running as an App
+	appClient    *gh.Client                // authenticated as the App itself (JWT); nil unless running as an App
 	tokenFunc    func(ctx context.Context) (string, error)
 	useCheckRuns bool
 
 	mu       sync.Mutex
+	login    string // trueup's own login: Options.Login, or once looked up
 	prLocks  map[int]*sync.Mutex
 	comments map[int]*prComments // per pull request, once looked up
 }
@@ -81,6 +89,7 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 		owner:    opts.Owner,
 		repo:     opts.Repo,
 		log:      opts.Logger,
+		login:    opts.Login,
 		prLocks:  map[int]*sync.Mutex{},
 		comments: map[int]*prComments{},
 	}
@@ -89,13 +98,9 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 	}
 
 	// Resolve the API URL first: the App transport must fetch tokens from the same server.
-	client := gh.NewClient(nil)
-	if opts.APIURL != "" {
-		c, err := client.WithEnterpriseURLs(opts.APIURL, opts.APIURL)
-		if err != nil {
-			return nil, fmt.Errorf("new github forge: api url: %w", err)
-		}
-		client = c
+	client, err := apiClient(nil, opts.APIURL)
+	if err != nil {
+		return nil, err
 	}
 	apiBase := strings.TrimRight(client.BaseURL.String(), "/")
 
@@ -105,13 +110,10 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 		if opts.AppID == 0 || opts.InstallationID == 0 || opts.PrivateKeyFile == "" {
 			return nil, errors.New("new github forge: a GitHub App needs AppID, InstallationID and PrivateKeyFile")
 		}
-		itr, err := ghinstallation.NewKeyFromFile(base, opts.AppID, opts.InstallationID, opts.PrivateKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("new github forge: app key: %w", err)
+		if err := f.useApp(opts, base, apiBase, timeout); err != nil {
+			return nil, err
 		}
-		itr.BaseURL = apiBase
-		itr.Client = &http.Client{Transport: base, Timeout: timeout}
-		f.app, f.useCheckRuns, transport = itr, true, itr
+		transport = f.app
 	case opts.TokenFunc != nil:
 		f.tokenFunc = opts.TokenFunc
 		transport = &tokenTransport{base: base, token: opts.TokenFunc}
@@ -122,16 +124,48 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 	default:
 		transport = base // anonymous: reads of public repositories only
 	}
-	hc := &http.Client{Transport: transport, Timeout: timeout}
-	f.client = gh.NewClient(hc)
-	if opts.APIURL != "" {
-		c, err := f.client.WithEnterpriseURLs(opts.APIURL, opts.APIURL)
-		if err != nil {
-			return nil, fmt.Errorf("new github forge: api url: %w", err)
-		}
-		f.client = c
+	if f.client, err = apiClient(&http.Client{Transport: transport, Timeout: timeout}, opts.APIURL); err != nil {
+		return nil, err
 	}
 	return f, nil
+}
+
+// useApp makes f authenticate as a GitHub App installation: its requests carry the installation's
+// token; appClient, with the App's own JWT, can read the App (its slug).
+func (f *Forge) useApp(opts Options, base http.RoundTripper, apiBase string, timeout time.Duration) error {
+	key, err := os.ReadFile(opts.PrivateKeyFile)
+	if err != nil {
+		return fmt.Errorf("new github forge: app key: %w", err)
+	}
+	itr, err := ghinstallation.New(base, opts.AppID, opts.InstallationID, key)
+	if err != nil {
+		return fmt.Errorf("new github forge: app key: %w", err)
+	}
+	itr.BaseURL = apiBase
+	itr.Client = &http.Client{Transport: base, Timeout: timeout}
+	// A JWT transport of its own: the installation transport changes the one it holds on every refresh.
+	atr, err := ghinstallation.NewAppsTransport(base, opts.AppID, key)
+	if err != nil {
+		return fmt.Errorf("new github forge: app key: %w", err)
+	}
+	if f.appClient, err = apiClient(&http.Client{Transport: atr, Timeout: timeout}, opts.APIURL); err != nil {
+		return err
+	}
+	f.app, f.useCheckRuns = itr, true
+	return nil
+}
+
+// apiClient is a go-github client over hc for the API at apiURL (empty: api.github.com).
+func apiClient(hc *http.Client, apiURL string) (*gh.Client, error) {
+	c := gh.NewClient(hc)
+	if apiURL == "" {
+		return c, nil
+	}
+	c, err := c.WithEnterpriseURLs(apiURL, apiURL)
+	if err != nil {
+		return nil, fmt.Errorf("new github forge: api url: %w", err)
+	}
+	return c, nil
 }
 
 // GitToken returns a token git can use over HTTPS (user "x-access-token"): the App installation's

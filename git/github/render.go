@@ -10,23 +10,39 @@ import (
 
 // Render turns a pull request report into the markdown of trueup's plan comment: a heading, the optional
 // note, a summary table with one row per stack (in the report's order), one collapsible section per stack
-// that has something to show (a plan with changes, an error, a hold, a failed apply), and one line
-// naming every stack without changes. Terraform's own text is always inside a code fence long enough
-// that nothing in the text can close it. Render is pure; Split cuts its output to fit GitHub's limit.
+// that has something to show (a plan with changes, an error, a hold, a failed apply, a notice), and one
+// line naming every stack without changes. Terraform's own text is always inside a code fence long
+// enough that nothing in the text can close it. Render is pure; Split cuts its output to fit GitHub's
+// limit, and Parts caps the number of parts.
 func Render(report reconciler.PullReport) string {
-	var b strings.Builder
+	body, _ := render(report)
+	return body
+}
+
+// section is where one stack's section lies in a rendering.
+type section struct {
+	stack string
+	// start is the offset of the section's first line; end that of the line after its last line of
+	// content (blank lines and the closing "</details>" follow).
+	start, end int
+}
+
+// render is Render that also returns where each stack's section is, in order.
+func render(report reconciler.PullReport) (string, []section) {
+	var (
+		b        strings.Builder
+		sections []section
+	)
 	fmt.Fprintf(&b, "### trueup plan for `%s`\n", report.Head.Short())
 	if note := strings.TrimSpace(report.Note); note != "" {
 		b.WriteString("\n")
-		for _, line := range strings.Split(note, "\n") {
-			b.WriteString(strings.TrimRight("> "+line, " ") + "\n")
-		}
+		quote(&b, note)
 	}
 	if len(report.Stacks) == 0 {
 		if report.Note == "" {
 			b.WriteString("\nNo stacks are affected by this pull request.\n")
 		}
-		return b.String()
+		return b.String(), nil
 	}
 
 	b.WriteString("\n| Stack | Result | Add | Change | Destroy | Revision |\n")
@@ -45,12 +61,15 @@ func Render(report reconciler.PullReport) string {
 			continue
 		}
 		b.WriteString("\n")
+		start := b.Len()
 		renderSection(&b, s)
+		content := strings.TrimSuffix(b.String(), "</details>\n")
+		sections = append(sections, section{stack: s.Stack, start: start, end: len(strings.TrimRight(content, "\n")) + 1})
 	}
 	if len(unchanged) > 0 {
 		fmt.Fprintf(&b, "\nNo changes: %s.\n", strings.Join(unchanged, ", "))
 	}
-	return b.String()
+	return b.String(), sections
 }
 
 // resultLabel is the Result column of a stack's row.
@@ -85,7 +104,7 @@ func resultLabel(s reconciler.StackReport) string {
 
 // hasSection reports whether a stack gets its own collapsible section below the table.
 func hasSection(s reconciler.StackReport) bool {
-	if s.Applied != nil && s.Applied.Result == reconciler.ResultFailed {
+	if s.Applied != nil && s.Applied.Result == reconciler.ResultFailed || notice(s) != "" {
 		return true
 	}
 	switch s.Result {
@@ -108,23 +127,31 @@ func renderSection(b *strings.Builder, s reconciler.StackReport) {
 		summary = "❌ plan failed"
 	case s.Result == reconciler.ResultHeld:
 		summary = counts + " — ⏸ held"
+	case s.Result != reconciler.ResultSucceeded:
+		// Only a notice gives this stack a section.
+		summary = resultLabel(s)
 	default:
 		summary, open = counts, false
 		if s.Applied != nil {
 			summary += " — ✅ applied"
 		}
 	}
+	// A notice is for every reviewer: its section is open.
+	open = open || notice(s) != ""
 	tag := "<details>"
 	if open {
 		tag = "<details open>"
 	}
 	fmt.Fprintf(b, "%s<summary>%s — %s</summary>\n\n", tag, html.EscapeString(s.Stack), summary)
 
+	if text := notice(s); text != "" {
+		quote(b, "⚠️ **Note:** "+text)
+		b.WriteString("\n")
+	}
+
 	if s.Result == reconciler.ResultHeld && s.HeldReason != "" {
 		b.WriteString("**Held:**\n")
-		for _, line := range strings.Split(strings.TrimRight(s.HeldReason, "\n"), "\n") {
-			b.WriteString(strings.TrimRight("> "+line, " ") + "\n")
-		}
+		quote(b, strings.TrimRight(s.HeldReason, "\n"))
 		b.WriteString("\n")
 	}
 	if s.Result == reconciler.ResultFailed {
@@ -142,6 +169,16 @@ func renderSection(b *strings.Builder, s reconciler.StackReport) {
 		}
 	}
 	b.WriteString("</details>\n")
+}
+
+// notice is the stack's notice without surrounding blank space.
+func notice(s reconciler.StackReport) string { return strings.TrimSpace(s.Notice) }
+
+// quote writes text as a blockquote, one "> " line per line of text.
+func quote(b *strings.Builder, text string) {
+	for _, line := range strings.Split(text, "\n") {
+		b.WriteString(strings.TrimRight("> "+line, " ") + "\n")
+	}
 }
 
 // writeFence writes text in a plain code fence followed by a blank line. The fence is one backtick

@@ -58,6 +58,19 @@ func TestRender(t *testing.T) {
 			Number: 9, Head: headRev,
 			Note: "This pull request comes from a fork: trueup does not plan it.\nA maintainer can push the branch to this repository.",
 		}},
+		{"notice", reconciler.PullReport{
+			Number: 11, Head: headRev,
+			Stacks: []reconciler.StackReport{
+				{Stack: "app", Revision: headRev, Result: reconciler.ResultSucceeded, Add: 1, Rendered: smallPlan,
+					Notice: "This branch changes `on_apply` in `.trueup.yaml`.\nThe change takes effect only after the merge: this plan ran with main's settings."},
+				{Stack: "iam", Revision: headRev, Result: reconciler.ResultNoChanges,
+					Notice: "  This branch changes `branch_role_arn`: the new role is used only after the merge.\n"},
+				{Stack: "net@prod", Revision: headRev, Result: reconciler.ResultRunning, Notice: "This branch changes `role_arn`."},
+				{Stack: "dns", Revision: headRev, Result: reconciler.ResultNoChanges, Notice: " \n "},
+				{Stack: "edge", Revision: headRev, Result: reconciler.ResultHeld, Change: 1, Rendered: smallPlan,
+					HeldReason: "the merged plan differs from the reviewed one", Notice: "This branch changes `on_apply`."},
+			},
+		}},
 		{"fence_in_plan", reconciler.PullReport{
 			Number: 10, Head: headRev,
 			Stacks: []reconciler.StackReport{

@@ -16,6 +16,7 @@ type fakeBackend struct {
 	ApproveFunc   func(ctx context.Context, name, rev string) (reconciler.Revision, error)
 	HealthFunc    func() reconciler.Health
 	StoreOKFunc   func(ctx context.Context) error
+	PullPlansFunc func(ctx context.Context, number int) ([]reconciler.BranchPlan, error)
 
 	mu    sync.Mutex
 	calls []string
@@ -78,4 +79,11 @@ func (f *fakeBackend) StoreOK(ctx context.Context) error {
 		return nil
 	}
 	return f.StoreOKFunc(ctx)
+}
+
+func (f *fakeBackend) PullPlans(ctx context.Context, number int) ([]reconciler.BranchPlan, error) {
+	if f.PullPlansFunc == nil {
+		return nil, reconciler.ErrNotFound
+	}
+	return f.PullPlansFunc(ctx, number)
 }

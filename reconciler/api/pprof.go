@@ -17,7 +17,7 @@ func (s *Server) pprofHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodPost { // pprof's symbol lookup may POST
 			w.Header().Set("Allow", "GET, POST")
-			writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
+			s.writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
 			return
 		}
 		if s.authorize(w, r) {

@@ -6,20 +6,23 @@ import (
 	"strings"
 )
 
-// methods routes one path by method and answers any other method with a JSON 405. It is used instead
-// of method patterns ("GET /x") because the ServeMux answers those mismatches in plain text.
+// methods routes one path by method. It is used instead of method patterns ("GET /x") because the
+// ServeMux answers those mismatches in plain text.
 type methods map[string]http.HandlerFunc
 
-func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	method := r.Method
-	if method == http.MethodHead {
-		method = http.MethodGet // net/http drops the body of a HEAD response
-	}
-	if h, ok := m[method]; ok {
-		h(w, r)
-		return
-	}
-	methodNotAllowed(w, r, m.allowed()...)
+// byMethod serves m and answers any other method with a JSON 405.
+func (s *Server) byMethod(m methods) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet // net/http drops the body of a HEAD response
+		}
+		if h, ok := m[method]; ok {
+			h(w, r)
+			return
+		}
+		s.methodNotAllowed(w, r, m.allowed()...)
+	})
 }
 
 func (m methods) allowed() []string {
@@ -34,7 +37,7 @@ func (m methods) allowed() []string {
 	return out
 }
 
-func methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed ...string) {
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed ...string) {
 	w.Header().Set("Allow", strings.Join(allowed, ", "))
-	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path+"; use "+strings.Join(allowed, " or "))
+	s.writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path+"; use "+strings.Join(allowed, " or "))
 }

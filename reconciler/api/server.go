@@ -1,11 +1,15 @@
 // Package api is trueup's HTTP surface: health and readiness probes, Prometheus metrics, the GitHub
-// webhook, and a small JSON API over the stacks that `trueup status`, `trueup approve` and
-// `trueup reconcile` talk to.
+// webhook, and a small JSON API over the stacks and pull request plans that `trueup status`,
+// `trueup approve` and `trueup reconcile` talk to.
 //
-// Reads (GET) are open to anyone who can reach the listener: they expose stack names, revisions,
-// resource addresses and error messages, never a secret, and operators put the API on a private
-// network (a cluster-internal Service, a security group) as the deployment examples do. Mutations
-// (approve, reconcile) need `Authorization: Bearer <token>`; without a configured token they are refused.
+// With a token configured (api.token_env), every request under /api/v1 needs `Authorization:
+// Bearer <token>`, reads included: they show the plans of untrusted branches, resource addresses
+// and error texts. Without a token, reads (GET) are open to anyone who can reach the listener — the
+// listener then belongs on a private network (a cluster-internal Service, a security group), as in
+// the deployment examples — and mutations (approve, reconcile) are refused. /healthz, /readyz and
+// /metrics never need the token, and readiness names only the check that failed, never an error's
+// text. The webhook authenticates by its signature; pprof always needs the token. Every JSON
+// answer passes through Options.Redact before it is sent.
 package api
 
 import (
@@ -36,13 +40,19 @@ type Backend interface {
 	Health() reconciler.Health
 	// StoreOK returns nil when the store answers.
 	StoreOK(ctx context.Context) error
+	// PullPlans returns the plans recorded for pull request number, sorted by stack, with their full
+	// rendering, or an error wrapping reconciler.ErrNotFound when none is recorded.
+	PullPlans(ctx context.Context, number int) ([]reconciler.BranchPlan, error)
 }
+
+var _ Backend = (*reconciler.Reconciler)(nil)
 
 // Options configure a Server.
 type Options struct {
 	// Backend answers the API; required.
 	Backend Backend
-	// Token is the bearer token mutations must present. Empty refuses every mutation with 403.
+	// Token is the bearer token every /api/v1 request must present, reads included. Empty leaves the
+	// reads open and refuses every mutation with 403.
 	Token string
 	// Webhook serves POST /webhooks/github; nil answers 404. It owns its body limit and responses.
 	Webhook http.Handler
@@ -57,6 +67,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Redact rewrites every string of every JSON answer before it is sent, e.g. replacing the known
+	// secrets with "***"; nil sends them as they are. It is defence in depth, not the boundary: the
+	// secrets should not reach an answer at all. Webhook, Metrics and pprof answers are their own.
+	Redact func(string) string
 }
 
 // maxBody caps the request bodies of the API's own endpoints.
@@ -76,6 +90,7 @@ type Server struct {
 	pollInterval time.Duration
 	log          *slog.Logger
 	now          func() time.Time
+	redact       func(string) string
 	handler      http.Handler
 }
 
@@ -89,7 +104,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		backend: opts.Backend, webhook: opts.Webhook, metrics: opts.Metrics, profiling: opts.Profiling,
-		pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now,
+		pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now, redact: opts.Redact,
 	}
 	if opts.Token != "" {
 		// Only the digest is kept: comparing equal-length digests keeps the token's length from leaking.
@@ -111,14 +126,16 @@ func New(opts Options) (*Server, error) {
 //	GET  /readyz                               200 when the store answers and a poll succeeded recently, else 503
 //	GET  /metrics                              Prometheus exposition (Options.Metrics)
 //	POST /webhooks/github                      GitHub webhook intake (Options.Webhook)
-//	GET  /api/v1/stacks                        {"stacks": [StackStatus...]}
-//	GET  /api/v1/stacks/{stack...}             StackStatus
-//	POST /api/v1/stacks/{stack...}/reconcile   202 {"status":"queued"}            (bearer token)
-//	POST /api/v1/stacks/{stack...}/approve     {"revision":"<sha>"} → {"approved":"<full sha>"} (bearer token)
-//	GET  /debug/pprof/...                      Go's pprof endpoints, when Options.Profiling (bearer token)
+//	GET  /api/v1/stacks                        {"stacks": [StackStatus...]}                     (token if configured)
+//	GET  /api/v1/stacks/{stack...}             StackStatus                                      (token if configured)
+//	GET  /api/v1/pulls/{number}                {"number": N, "plans": [BranchPlan...]}          (token if configured)
+//	POST /api/v1/stacks/{stack...}/reconcile   202 {"status":"queued"}                          (token)
+//	POST /api/v1/stacks/{stack...}/approve     {"revision":"<sha>"} → {"approved":"<full sha>"} (token)
+//	GET  /debug/pprof/...                      Go's pprof endpoints, when Options.Profiling     (token)
 //
-// Stack names contain slashes ("stacks/app"). Every response of the API's own routes, errors
-// included, is JSON: {"error": "..."} with 400, 401, 403, 404, 405, 409 or 500.
+// "token" is `Authorization: Bearer <Options.Token>`. Stack names contain slashes ("stacks/app").
+// Every response of the API's own routes, errors included, is JSON: {"error": "..."} with 400,
+// 401, 403, 404, 405, 409 or 500.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // HTTPServer returns an http.Server for addr serving Handler, with timeouts that keep slow or idle
@@ -138,25 +155,27 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/healthz", methods{http.MethodGet: s.healthz})
-	mux.Handle("/readyz", methods{http.MethodGet: s.readyz})
-	mux.Handle("/metrics", methods{http.MethodGet: delegate(s.metrics, "metrics are not enabled")})
-	mux.Handle("/webhooks/github", methods{http.MethodPost: delegate(s.webhook, "the GitHub webhook is not configured")})
-	mux.Handle("/api/v1/stacks", methods{http.MethodGet: s.listStacks})
-	mux.HandleFunc("/api/v1/stacks/{stack...}", s.stack)
+	mux.Handle("/healthz", s.byMethod(methods{http.MethodGet: s.healthz}))
+	mux.Handle("/readyz", s.byMethod(methods{http.MethodGet: s.readyz}))
+	mux.Handle("/metrics", s.byMethod(methods{http.MethodGet: s.delegate(s.metrics, "metrics are not enabled")}))
+	mux.Handle("/webhooks/github", s.byMethod(methods{http.MethodPost: s.delegate(s.webhook, "the GitHub webhook is not configured")}))
+	// Every /api/v1 route is registered through guard.
+	mux.Handle("/api/v1/stacks", s.guard(s.byMethod(methods{http.MethodGet: s.listStacks})))
+	mux.Handle("/api/v1/stacks/{stack...}", s.guard(http.HandlerFunc(s.stack)))
+	mux.Handle("/api/v1/pulls/{number}", s.guard(s.byMethod(methods{http.MethodGet: s.pull})))
 	if s.profiling {
 		mux.Handle("/debug/pprof/", s.pprofHandler())
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
+		s.writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
 	})
 	return mux
 }
 
 // delegate serves h, or a JSON 404 saying why when h is nil.
-func delegate(h http.Handler, missing string) http.HandlerFunc {
+func (s *Server) delegate(h http.Handler, missing string) http.HandlerFunc {
 	if h == nil {
-		return func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, missing) }
+		return func(w http.ResponseWriter, r *http.Request) { s.writeError(w, http.StatusNotFound, missing) }
 	}
 	return h.ServeHTTP
 }

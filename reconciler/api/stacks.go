@@ -43,7 +43,7 @@ func (s *Server) listStacks(w http.ResponseWriter, r *http.Request) {
 	if stacks == nil {
 		stacks = []reconciler.StackStatus{} // [] rather than null for clients
 	}
-	writeJSON(w, http.StatusOK, stacksBody{Stacks: stacks})
+	s.writeJSON(w, http.StatusOK, stacksBody{Stacks: stacks})
 }
 
 // stack serves /api/v1/stacks/{stack...}: GET reads the stack; POST takes the action named by the
@@ -60,7 +60,7 @@ func (s *Server) stack(w http.ResponseWriter, r *http.Request) {
 		s.getStack(w, r, path, isAction)
 	case http.MethodPost:
 		if !isAction || name == "" {
-			writeError(w, http.StatusNotFound, fmt.Sprintf("no action at %s: POST /api/v1/stacks/STACK/reconcile or /api/v1/stacks/STACK/approve", r.URL.Path))
+			s.writeError(w, http.StatusNotFound, fmt.Sprintf("no action at %s: POST /api/v1/stacks/STACK/reconcile or /api/v1/stacks/STACK/approve", r.URL.Path))
 			return
 		}
 		if !s.authorize(w, r) {
@@ -77,7 +77,7 @@ func (s *Server) stack(w http.ResponseWriter, r *http.Request) {
 		if isAction {
 			allowed = []string{http.MethodPost}
 		}
-		methodNotAllowed(w, r, allowed...)
+		s.methodNotAllowed(w, r, allowed...)
 	}
 }
 
@@ -85,19 +85,19 @@ func (s *Server) stack(w http.ResponseWriter, r *http.Request) {
 // answered with 405, so "GET .../approve" says to POST instead of claiming the stack does not exist.
 func (s *Server) getStack(w http.ResponseWriter, r *http.Request, name string, isAction bool) {
 	if name == "" {
-		writeError(w, http.StatusNotFound, "no stack named: GET /api/v1/stacks/STACK")
+		s.writeError(w, http.StatusNotFound, "no stack named: GET /api/v1/stacks/STACK")
 		return
 	}
 	st, err := s.backend.Stack(r.Context(), name)
 	if errors.Is(err, reconciler.ErrNotFound) && isAction {
-		methodNotAllowed(w, r, http.MethodPost)
+		s.methodNotAllowed(w, r, http.MethodPost)
 		return
 	}
 	if err != nil {
 		s.backendError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	s.writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) reconcile(w http.ResponseWriter, r *http.Request, name string) {
@@ -106,7 +106,7 @@ func (s *Server) reconcile(w http.ResponseWriter, r *http.Request, name string) 
 		return
 	}
 	s.log.Info("reconcile requested through the API", "stack", name, "remote", r.RemoteAddr)
-	writeJSON(w, http.StatusAccepted, queuedResponse{Status: "queued", Stack: name})
+	s.writeJSON(w, http.StatusAccepted, queuedResponse{Status: "queued", Stack: name})
 }
 
 func (s *Server) approve(w http.ResponseWriter, r *http.Request, name string) {
@@ -116,14 +116,14 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, name string) {
 	if err := dec.Decode(&req); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", tooBig.Limit))
+			s.writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", tooBig.Limit))
 			return
 		}
-		writeError(w, http.StatusBadRequest, `invalid JSON body: want {"revision": "<commit sha>"}: `+err.Error())
+		s.writeError(w, http.StatusBadRequest, `invalid JSON body: want {"revision": "<commit sha>"}: `+err.Error())
 		return
 	}
 	if msg := checkRevision(req.Revision); msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+		s.writeError(w, http.StatusBadRequest, msg)
 		return
 	}
 	rev, err := s.backend.Approve(r.Context(), name, req.Revision)
@@ -132,7 +132,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	s.log.Info("held apply approved through the API", "stack", name, "rev", rev.Short(), "remote", r.RemoteAddr)
-	writeJSON(w, http.StatusOK, approveResponse{Stack: name, Approved: rev})
+	s.writeJSON(w, http.StatusOK, approveResponse{Stack: name, Approved: rev})
 }
 
 // checkRevision returns what is wrong with rev as a commit hash or abbreviation, or "".
@@ -150,14 +150,14 @@ func checkRevision(rev string) string {
 func (s *Server) backendError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, reconciler.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
+		s.writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, reconciler.ErrConflict):
-		writeError(w, http.StatusConflict, err.Error())
+		s.writeError(w, http.StatusConflict, err.Error())
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
-		writeError(w, http.StatusServiceUnavailable, err.Error())
+		s.writeError(w, http.StatusServiceUnavailable, err.Error())
 	default:
 		s.log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
+		s.writeError(w, http.StatusInternalServerError, err.Error())
 	}
 }

@@ -1,6 +1,12 @@
 // Package githubtest is an in-process GitHub REST API for tests: the slice of it trueup uses (pull
-// requests, issue comments, commit statuses, check runs, App installation tokens), in GitHub's wire
-// format, served both at the root and under "/api/v3/" (GitHub Enterprise Server's prefix).
+// requests, issue comments, commit statuses, check runs, App installation tokens, the authenticated
+// user and App), in GitHub's wire format, served both at the root and under "/api/v3/" (GitHub
+// Enterprise Server's prefix).
+//
+// Like GitHub, it knows who each request comes from: the App's installation token (Server.Token) is
+// the App's bot, "<AppSlug>[bot]"; any other token is the user Login; a JWT is the App itself. A
+// comment is written by whoever posts it; anyone may edit or delete any comment (as a repository admin
+// may), so that a test sees it when trueup touches a comment that is not its own.
 package githubtest
 
 import (
@@ -36,6 +42,8 @@ type Comment struct {
 	ID     int64
 	Number int
 	Body   string
+	// Author is the login of whoever posted it.
+	Author string
 }
 
 // Status is a commit status.
@@ -57,6 +65,11 @@ type Server struct {
 	Owner, Repo string
 	// Token is the installation token the App endpoint issues.
 	Token string
+	// Login is the user every token other than Token belongs to (GET /user), "trueup-bot". Login and
+	// AppSlug may be changed before the first request.
+	Login string
+	// AppSlug is the App's slug (GET /app), "trueup": its installation token comments as "trueup[bot]".
+	AppSlug string
 
 	mu        sync.Mutex
 	requests  []Request
@@ -71,7 +84,7 @@ type Server struct {
 // NewServer starts a server for the repository acme/infra, closed when the test ends.
 func NewServer(t testing.TB) *Server {
 	s := &Server{
-		Owner: "acme", Repo: "infra", Token: "ghs_testinstallationtoken",
+		Owner: "acme", Repo: "infra", Token: "ghs_testinstallationtoken", Login: "trueup-bot", AppSlug: "trueup",
 		pulls: map[int]*reconciler.PullRequest{}, statuses: map[string][]Status{}, nextID: 1000,
 	}
 	mux := http.NewServeMux()
@@ -84,6 +97,8 @@ func NewServer(t testing.TB) *Server {
 	mux.HandleFunc("POST /repos/{o}/{r}/statuses/{sha}", s.createStatus)
 	mux.HandleFunc("POST /repos/{o}/{r}/check-runs", s.createCheckRun)
 	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.accessToken)
+	mux.HandleFunc("GET /user", s.getUser)
+	mux.HandleFunc("GET /app", s.getApp)
 	s.Server = httptest.NewServer(s.middleware(mux))
 	t.Cleanup(s.Close)
 	return s
@@ -190,16 +205,22 @@ func (s *Server) Comments(n int) []Comment {
 	return out
 }
 
-// AddComment posts a comment as someone else would, and returns its id.
-func (s *Server) AddComment(n int, body string) int64 {
+// Someone is the login of AddComment's author: a person, not trueup.
+const Someone = "octocat"
+
+// AddComment posts a comment as someone else (Someone) would, and returns its id.
+func (s *Server) AddComment(n int, body string) int64 { return s.AddCommentBy(n, Someone, body) }
+
+// AddCommentBy posts a comment as login, and returns its id.
+func (s *Server) AddCommentBy(n int, login, body string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addComment(n, body).ID
+	return s.addComment(n, login, body).ID
 }
 
-func (s *Server) addComment(n int, body string) *Comment {
+func (s *Server) addComment(n int, login, body string) *Comment {
 	s.nextID++
-	c := &Comment{ID: s.nextID, Number: n, Body: body}
+	c := &Comment{ID: s.nextID, Number: n, Body: body, Author: login}
 	s.comments = append(s.comments, c)
 	return c
 }
@@ -288,21 +309,35 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 	n, _ := strconv.Atoi(r.PathValue("n"))
 	var list []*gh.IssueComment
 	for _, c := range s.Comments(n) {
-		list = append(list, &gh.IssueComment{ID: gh.Int64(c.ID), Body: gh.String(c.Body), User: &gh.User{Login: gh.String("trueup[bot]")}})
+		list = append(list, wireComment(&c))
 	}
 	writePage(w, r, list)
 }
 
+// wireComment is c as GitHub sends it.
+func wireComment(c *Comment) *gh.IssueComment {
+	kind := "User"
+	if strings.HasSuffix(c.Author, "[bot]") {
+		kind = "Bot"
+	}
+	return &gh.IssueComment{ID: gh.Int64(c.ID), Body: gh.String(c.Body), User: &gh.User{Login: gh.String(c.Author), Type: gh.String(kind)}}
+}
+
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 	n, _ := strconv.Atoi(r.PathValue("n"))
+	login, ok := s.commenter(w, r)
+	if !ok {
+		return
+	}
 	var in gh.IssueComment
 	if !readJSON(w, r, &in) {
 		return
 	}
 	s.mu.Lock()
-	c := s.addComment(n, in.GetBody())
+	c := s.addComment(n, login, in.GetBody())
+	wire := wireComment(c)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, &gh.IssueComment{ID: gh.Int64(c.ID), Body: gh.String(c.Body)})
+	writeJSON(w, http.StatusCreated, wire)
 }
 
 func (s *Server) findComment(w http.ResponseWriter, r *http.Request) (int, bool) {
@@ -328,7 +363,7 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.comments[i].Body = in.GetBody()
-	writeJSON(w, http.StatusOK, &gh.IssueComment{ID: gh.Int64(s.comments[i].ID), Body: gh.String(in.GetBody())})
+	writeJSON(w, http.StatusOK, wireComment(s.comments[i]))
 }
 
 func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {
@@ -372,17 +407,6 @@ func (s *Server) createCheckRun(w http.ResponseWriter, r *http.Request) {
 	s.checkRuns = append(s.checkRuns, cr)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, &gh.CheckRun{ID: gh.Int64(cr.ID), Name: gh.String(cr.Name), HeadSHA: gh.String(cr.HeadSHA)})
-}
-
-func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		writeError(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{
-		"token":      s.Token,
-		"expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
-	})
 }
 
 // writePage writes one page of list (page and per_page query parameters, default 30) with GitHub's
