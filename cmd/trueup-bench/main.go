@@ -27,13 +27,14 @@ import (
 // scenarioNames are the scenarios in the order they run.
 // Scenarios that share a repository and a daemon run as one: parallel_init's 40 applied stacks are
 // drift_sweep's, and merge_apply's daemon goes on to module_fanout, pr_comment and memory.
-var scenarioNames = []string{"init_drift", "merge_memory", "git_poll"}
+var scenarioNames = []string{"init_drift", "merge_memory", "git_poll", "sandbox"}
 
 // scenarioResults are the contract objects each scenario fills.
 var scenarioResults = map[string][]string{
 	"init_drift":   {"parallel_init", "drift_sweep"},
 	"merge_memory": {"merge_apply", "module_fanout", "pr_comment", "memory"},
 	"git_poll":     {"git_poll"},
+	"sandbox":      {"sandbox"},
 }
 
 func main() {
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string) error {
 			err = benchMerge(ctx, env, *reps, res)
 		case "git_poll":
 			err = benchGitPoll(ctx, env, *reps, res)
+		case "sandbox":
+			err = benchSandbox(ctx, env, *reps, res)
 		}
 		if err != nil {
 			res.fail(name, err)
