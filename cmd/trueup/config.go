@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -59,6 +60,8 @@ type TerraformConfig struct {
 	PassEnv PassEnvConfig `yaml:"pass_env"`
 	// Sandbox is auto, required or off: how branch and pull request plans are contained.
 	Sandbox string `yaml:"sandbox"`
+	// SandboxReadOnly are more host paths the sandbox shows, read-only, to branch plans.
+	SandboxReadOnly []string `yaml:"sandbox_read_only"`
 }
 
 // PassEnvConfig lists the daemon's environment variables given to Terraform runs.
@@ -198,6 +201,7 @@ func (c Config) Validate() error {
 		bad("terraform.sandbox must be auto, required or off, got %q", c.Terraform.Sandbox)
 	}
 	errs = append(errs, c.validatePassEnv()...)
+	errs = append(errs, c.validateSandboxPaths()...)
 	switch reconciler.RemediateMode(c.Drift.Remediate) {
 	case reconciler.RemediateAuto, reconciler.RemediateAlert, reconciler.RemediateOff:
 	default:
@@ -279,3 +283,30 @@ func (c Config) validatePassEnv() []error {
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validateSandboxPaths refuses sandbox_read_only paths that would show branch code the data dir
+// (other stacks' state, the database) or the daemon's home.
+func (c Config) validateSandboxPaths() []error {
+	var errs []error
+	dataDir, _ := filepath.Abs(c.DataDir)
+	home, _ := os.UserHomeDir()
+	for _, p := range c.Terraform.SandboxReadOnly {
+		if !filepath.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("terraform.sandbox_read_only: %q must be an absolute path", p))
+			continue
+		}
+		p = filepath.Clean(p)
+		for what, dir := range map[string]string{"data_dir": dataDir, "the daemon's home": home} {
+			if dir != "" && (within(dir, p) || within(p, dir)) {
+				errs = append(errs, fmt.Errorf("terraform.sandbox_read_only: %q would show branch code %s (%s)", p, what, dir))
+			}
+		}
+	}
+	return errs
+}
+
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}

@@ -78,6 +78,9 @@ func newPullsEnvWith(t *testing.T, files func(out string) map[string]string, con
 		TokenEnv: "GITHUB_TOKEN", WebhookSecretEnv: "GITHUB_WEBHOOK_SECRET",
 	}
 	e.cfg.API.TokenEnv = "TRUEUP_API_TOKEN"
+	// The stacks' local files live outside the sandbox of branch plans: show them, read-only, so a
+	// branch plan sees the real world as main's does.
+	e.cfg.Terraform.SandboxReadOnly = []string{e.out}
 	if configure != nil {
 		configure(&e.cfg)
 	}

@@ -249,6 +249,7 @@ func newRunner(ctx context.Context, cfg Config, dataDir string, log *slog.Logger
 		Binary: cfg.Terraform.Binary, CLIConfigFile: cliConfig,
 		PluginCacheDir: filepath.Join(dataDir, "plugin-cache"), LockTimeout: cfg.Terraform.LockTimeout, Logger: log,
 		PassEnv: terraform.PassEnv{Main: cfg.Terraform.PassEnv.Main, Plans: cfg.Terraform.PassEnv.Plans}, Sandbox: sandbox,
+		SandboxReadOnly: cfg.Terraform.SandboxReadOnly,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("terraform: %w", err)

@@ -100,7 +100,8 @@ func (j *job) sandboxWrapper() (string, error) {
 	}
 	j.private = dir
 	paths := sandboxPaths{
-		readOnly:  append([]string{j.r.binary, j.r.cliConfig, j.r.opts.PluginCacheDir, os.Getenv("SSL_CERT_FILE"), os.Getenv("SSL_CERT_DIR")}, cliConfigReadPaths(j.r.cliConfig)...),
+		readOnly: append(append([]string{j.r.binary, j.r.cliConfig, j.r.opts.PluginCacheDir, os.Getenv("SSL_CERT_FILE"), os.Getenv("SSL_CERT_DIR")},
+			cliConfigReadPaths(j.r.cliConfig)...), j.r.opts.SandboxReadOnly...),
 		readWrite: []string{j.spec.Workdir, j.spec.DataDir, j.runDir},
 	}
 	path := filepath.Join(dir, "terraform")

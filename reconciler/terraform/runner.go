@@ -44,6 +44,9 @@ type Options struct {
 	// Sandbox, when set, contains every untrusted run (RunSpec.Untrusted). Nil runs them as
 	// plain processes (terraform.sandbox: off, or auto without bubblewrap).
 	Sandbox *Sandbox
+	// SandboxReadOnly are more host paths sandboxed runs may read (terraform.sandbox_read_only),
+	// e.g. where the local provider's files live. They must not hold secrets or the data dir.
+	SandboxReadOnly []string
 }
 
 // Runner runs Terraform for many stacks at once. It is safe for concurrent use, but two runs
