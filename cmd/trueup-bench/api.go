@@ -80,6 +80,7 @@ func (d *daemon) getJSON(ctx context.Context, path string, v any) error {
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+d.token)
 	b, err := do(req, http.StatusOK)
 	if err != nil {
 		return err

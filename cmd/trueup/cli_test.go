@@ -179,6 +179,7 @@ func TestAgo(t *testing.T) {
 func TestStatusTableFromTheDaemon(t *testing.T) {
 	stacks := statusStacks(time.Now())
 	cliDaemon(t, &cliBackend{StacksFunc: func(context.Context) ([]reconciler.StackStatus, error) { return stacks, nil }}, cliToken)
+	t.Setenv(defaultTokenEnv, cliToken)
 
 	code, out, errOut := runCLI(t, "status")
 	require.Equal(t, 0, code, errOut)

@@ -90,10 +90,13 @@ func opsDaemonURL(d *daemon) string {
 	return "http://" + addr
 }
 
-// opsGet returns the status and body of GET url.
+// opsGet returns the status and body of GET url, sent with opsToken (which a daemon without a token ignores).
 func opsGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+opsToken)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
