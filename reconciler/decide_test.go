@@ -76,9 +76,9 @@ func TestStackNameAndSlug(t *testing.T) {
 	assert.Equal(t, "_root", LegacySlug("."))
 	assert.Equal(t, "stacks_app_prod", LegacySlug("stacks/app@prod"))
 	assert.Equal(t, "_..", LegacySlug(".."))
-	assert.Regexp(t, `^_root-[0-9a-f]{12}$`, Slug("."))
-	assert.Regexp(t, `^stacks_app_prod-[0-9a-f]{12}$`, Slug("stacks/app@prod"))
-	assert.Regexp(t, `^_\.\.-[0-9a-f]{12}$`, Slug(".."))
+	assert.Regexp(t, `^_root-[0-9a-f]{32}$`, Slug("."))
+	assert.Regexp(t, `^stacks_app_prod-[0-9a-f]{32}$`, Slug("stacks/app@prod"))
+	assert.Regexp(t, `^_\.\.-[0-9a-f]{32}$`, Slug(".."))
 }
 
 // TestSlugIsInjective: names that the old naming merged, or that a case-insensitive filesystem
@@ -99,7 +99,7 @@ func TestSlugIsInjective(t *testing.T) {
 		seen[folded] = n
 		assert.Regexp(t, `^[A-Za-z0-9._-]+$`, s, "slug of %q", n)
 		assert.NotContains(t, []string{".", ".."}, s)
-		assert.LessOrEqual(t, len(s), maxSlugText+13, "slug of %q", n)
+		assert.LessOrEqual(t, len(s), maxSlugText+33, "slug of %q", n)
 		assert.Equal(t, s, Slug(n), "slugs are stable")
 	}
 }

@@ -17,19 +17,21 @@ const (
 	dataDirVersion     = "2"
 )
 
-// migrateDataDir brings a data dir written by an older trueup up to date, once:
+// migrateDataDir brings a data dir written by an older trueup up to date:
 //   - workdirs and Terraform data dirs (work/, tfdata/) are caches of checkouts and inits named the
 //     old way: they are removed, and made again by the next runs;
 //   - plan records are re-keyed (plansKey) and pull requests' targets renamed ("pr-3" → "pr:3").
 //
-// Local state is moved stack by stack when the stacks are known (moveLegacyState).
+// Local state is moved stack by stack once the stacks are known: the first layout of main after
+// the upgrade (moveLegacyState), which then writes the version marker. Until the marker is
+// written, every start does this again; each step is idempotent.
 func (r *Reconciler) migrateDataDir(ctx context.Context) {
 	marker := filepath.Join(r.opts.DataDir, dataDirVersionFile)
 	if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == dataDirVersion {
 		return
 	}
 	for _, dir := range []string{"work", "tfdata"} {
-		if err := os.RemoveAll(filepath.Join(r.opts.DataDir, dir)); err != nil {
+		if err := removeTree(filepath.Join(r.opts.DataDir, dir)); err != nil {
 			r.log.Error("upgrade data dir: remove old workdirs", "dir", dir, "err", err)
 			return
 		}
@@ -38,11 +40,7 @@ func (r *Reconciler) migrateDataDir(ctx context.Context) {
 		r.log.Error("upgrade data dir: re-key plan records", "err", err)
 		return
 	}
-	if err := os.WriteFile(marker, []byte(dataDirVersion+"\n"), 0o600); err != nil {
-		r.log.Error("upgrade data dir", "err", err)
-		return
-	}
-	r.log.Info("data dir upgraded to injective names; old workdirs removed", "version", dataDirVersion)
+	r.legacyState.Store(true)
 }
 
 // migratePlanKeys rewrites plan records stored under the old "<target>/<stack>" keys, which two
@@ -83,6 +81,10 @@ func (r *Reconciler) migratePlanKeys(ctx context.Context) error {
 // had the same old directory, they shared one state and nobody can tell whose it is: it is left
 // where it is, and the error says so.
 func (r *Reconciler) moveLegacyState(layout *Layout) {
+	if !r.legacyState.Load() {
+		return // only during an upgrade: a later commit must never be handed a directory it did not own
+	}
+	defer r.finishUpgrade()
 	owners := map[string][]string{}
 	current := map[string]bool{}
 	for _, s := range layout.Stacks {
@@ -112,4 +114,15 @@ func (r *Reconciler) moveLegacyState(layout *Layout) {
 		}
 		r.log.Info("moved local state to its new directory", "stack", names[0], "from", from, "to", to)
 	}
+}
+
+// finishUpgrade writes the version marker once the state has been moved.
+func (r *Reconciler) finishUpgrade() {
+	marker := filepath.Join(r.opts.DataDir, dataDirVersionFile)
+	if err := os.WriteFile(marker, []byte(dataDirVersion+"\n"), 0o600); err != nil {
+		r.log.Error("upgrade data dir", "err", err)
+		return
+	}
+	r.legacyState.Store(false)
+	r.log.Info("data dir upgraded to injective names; old workdirs removed", "version", dataDirVersion)
 }

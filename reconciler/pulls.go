@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -252,7 +251,7 @@ func (r *Reconciler) dropTarget(ctx context.Context, name string, dropPlans bool
 // removeWorkdirs removes a branch or pull request's checkouts and Terraform data dirs.
 func (r *Reconciler) removeWorkdirs(name string) {
 	for _, dir := range []string{"work", "tfdata"} {
-		if err := os.RemoveAll(filepath.Join(r.opts.DataDir, dir, Slug(name))); err != nil {
+		if err := removeTree(filepath.Join(r.opts.DataDir, dir, Slug(name))); err != nil {
 			r.log.Warn("clean up workdir", "target", name, "err", err)
 		}
 	}

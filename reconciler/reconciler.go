@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -112,6 +113,9 @@ type Reconciler struct {
 	publishLocks  map[string]*sync.Mutex
 	poke          chan struct{}
 	outboxWake    chan struct{}
+	// legacyState is true from the start of a data dir upgrade until main's stacks are known and
+	// their old state directories moved.
+	legacyState atomic.Bool
 }
 
 // New returns a Reconciler. It does nothing until Run.

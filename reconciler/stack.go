@@ -67,7 +67,8 @@ func Slug(name string) string {
 		text = text[:maxSlugText]
 	}
 	sum := sha256.Sum256([]byte(name))
-	return text + "-" + hex.EncodeToString(sum[:6])
+	// 128 bits: a branch must not be able to brute-force a name that takes another stack's state.
+	return text + "-" + hex.EncodeToString(sum[:16])
 }
 
 // LegacySlug is how trueup named directories before names had to be injective: every byte outside

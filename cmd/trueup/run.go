@@ -122,7 +122,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer unlock()
-	if err := tightenDataDir(dataDir); err != nil {
+	if err := tightenDataDir(dataDir, log); err != nil {
 		return fmt.Errorf("data_dir permissions: %w", err)
 	}
 	addPassEnvSecrets(known, cfg)
@@ -245,11 +245,15 @@ func newRunner(ctx context.Context, cfg Config, dataDir string, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSandboxSecrets(cfg, sandbox); err != nil {
+		return nil, err
+	}
+	home, _ := os.UserHomeDir()
 	runner, err := terraform.New(terraform.Options{
 		Binary: cfg.Terraform.Binary, CLIConfigFile: cliConfig,
 		PluginCacheDir: filepath.Join(dataDir, "plugin-cache"), LockTimeout: cfg.Terraform.LockTimeout, Logger: log,
 		PassEnv: terraform.PassEnv{Main: cfg.Terraform.PassEnv.Main, Plans: cfg.Terraform.PassEnv.Plans}, Sandbox: sandbox,
-		SandboxReadOnly: cfg.Terraform.SandboxReadOnly,
+		SandboxReadOnly: cfg.Terraform.SandboxReadOnly, Private: []string{dataDir, home},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("terraform: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/trueup/trueup/reconciler/terraform"
 )
@@ -27,4 +28,25 @@ func newSandbox(ctx context.Context, mode terraform.SandboxMode, log *slog.Logge
 			"sandbox", mode, "reason", err.Error())
 		return nil, nil
 	}
+}
+
+// checkSandboxSecrets refuses to start when a file holding one of trueup's secrets lies where the
+// sandbox shows it to branch code.
+func checkSandboxSecrets(cfg Config, sb *terraform.Sandbox) error {
+	key := cfg.GitHub.PrivateKeyFile
+	if sb == nil || key == "" {
+		return nil
+	}
+	abs, err := filepath.Abs(key)
+	if err != nil {
+		return fmt.Errorf("github.private_key_file: %w", err)
+	}
+	shown := sb.Shows(abs)
+	for _, p := range cfg.Terraform.SandboxReadOnly {
+		shown = shown || within(abs, filepath.Clean(p))
+	}
+	if shown {
+		return fmt.Errorf("github.private_key_file %s is readable by branch plans in the sandbox: keep it outside /usr, /etc and terraform.sandbox_read_only (for example under /run/secrets or the data dir)", abs)
+	}
+	return nil
 }

@@ -119,7 +119,9 @@ sed 's/^/    /' "$SLACK_LOG"
 : >"$SLACK_LOG"
 
 bold "Working around the process: applying an extra resource by hand into stacks/network's state"
-state="$DEMO/data/state/stacks_network/terraform.tfstate"
+# trueup names a stack's state directory by the name made safe plus a hash of the exact name.
+state="$DEMO/data/state/stacks_network-$(printf '%s' stacks/network | sha256sum | cut -c1-32)/terraform.tfstate"
+test -f "$state" || { echo "demo: no state at $state" >&2; exit 1; }
 mkdir -p "$DEMO/by-hand"
 cp "$DEMO/work/stacks/network/"*.tf "$DEMO/work/stacks/network/terraform.tfvars" "$DEMO/by-hand/"
 cat >"$DEMO/by-hand/extra.tf" <<HCL

@@ -40,11 +40,12 @@ type backendDecl struct {
 	Path, WorkspaceDir string
 }
 
-// readBackend finds the backend a stack declares in its *.tf and *.tf.json files. Override files
-// are read after the others, so their declaration wins, as in Terraform. trueup's own override
-// file is ignored.
-func readBackend(stackDir string) (backendDecl, error) {
-	entries, err := os.ReadDir(stackDir)
+// readBackend finds the backend the stack in dir (relative to the checkout) declares in its *.tf
+// and *.tf.json files. Override files are read after the others, so their declaration wins, as in
+// Terraform. trueup's own override file is ignored. A file trueup cannot read safely (checkoutFS)
+// counts as one it cannot parse: Terraform reports it.
+func readBackend(co checkoutFS, dir string) (backendDecl, error) {
+	entries, err := co.ReadDir(dir)
 	if err != nil {
 		return backendDecl{}, err
 	}
@@ -66,13 +67,17 @@ func readBackend(stackDir string) (backendDecl, error) {
 	decl := backendDecl{Parsed: true}
 	p := hclparse.NewParser()
 	for _, name := range append(primary, overrides...) {
-		path := filepath.Join(stackDir, name)
+		path := filepath.Join(dir, name)
+		src, err := co.ReadFile(path)
+		if err != nil {
+			return backendDecl{}, nil
+		}
 		var f *hcl.File
 		var diags hcl.Diagnostics
 		if strings.HasSuffix(name, ".json") {
-			f, diags = p.ParseJSONFile(path)
+			f, diags = p.ParseJSON(src, path)
 		} else {
-			f, diags = p.ParseHCLFile(path)
+			f, diags = p.ParseHCL(src, path)
 		}
 		if diags.HasErrors() {
 			return backendDecl{}, nil
@@ -146,7 +151,7 @@ func backendFromBody(body hcl.Body, decl *backendDecl) bool {
 //
 // A stale OverrideFile is removed once the stack declares a backend.
 func (j *job) prepareBackend(ctx context.Context) ([]string, error) {
-	decl, err := readBackend(j.stackDir)
+	decl, err := readBackend(j.checkout, j.stackRel())
 	if err != nil {
 		return nil, err
 	}

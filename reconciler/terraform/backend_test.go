@@ -1,7 +1,6 @@
 package terraform
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,11 +31,19 @@ func TestReadBackend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, tt.files)
-			got, err := readBackend(dir)
+			got, err := readBackend(testCheckout(t, dir), ".")
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
 	}
-	_, err := readBackend(filepath.Join(t.TempDir(), "missing"))
+	_, err := readBackend(testCheckout(t, t.TempDir()), "missing")
 	assert.Error(t, err)
+}
+
+func testCheckout(t *testing.T, dir string) checkoutFS {
+	t.Helper()
+	co, err := openCheckout(dir)
+	require.NoError(t, err)
+	t.Cleanup(co.close)
+	return co
 }

@@ -44,7 +44,7 @@ const (
 )
 
 // cacheModeFor decides how the init of the stack in stackDir uses the cache.
-func (r *Runner) cacheModeFor(stackDir string) (cacheMode, string) {
+func (r *Runner) cacheModeFor(co checkoutFS, stackRel string) (cacheMode, string) {
 	if r.cliConfigCache {
 		return cacheSerialize, ""
 	}
@@ -55,7 +55,7 @@ func (r *Runner) cacheModeFor(stackDir string) (cacheMode, string) {
 	switch {
 	case dir == "":
 		return cacheUnused, ""
-	case cacheReadOnly(stackDir, dir):
+	case cacheReadOnly(co, stackRel, dir):
 		return cacheRead, dir
 	default:
 		return cacheIsolate, dir
@@ -64,7 +64,7 @@ func (r *Runner) cacheModeFor(stackDir string) (cacheMode, string) {
 
 // initWithCache runs init under the cache discipline above.
 func (j *job) initWithCache(ctx context.Context, init func(ctx context.Context) error) error {
-	mode, cacheDir := j.r.cacheModeFor(j.stackDir)
+	mode, cacheDir := j.r.cacheModeFor(j.checkout, j.stackRel())
 	switch mode {
 	case cacheSerialize:
 		j.r.serialMu.Lock()
@@ -199,14 +199,15 @@ func copyFile(from, to string) error {
 	return out.Close()
 }
 
-// cacheReadOnly reports whether init in stackDir will only read the plugin cache: the lock
-// file pins every provider the configuration needs and the cache holds each pinned version.
-func cacheReadOnly(stackDir, cacheDir string) bool {
-	locked, ok := lockedProviders(filepath.Join(stackDir, ".terraform.lock.hcl"))
+// cacheReadOnly reports whether init of the stack in stackRel (of the checkout) will only read
+// the plugin cache: the lock file pins every provider the configuration needs and the cache holds
+// each pinned version.
+func cacheReadOnly(co checkoutFS, stackRel, cacheDir string) bool {
+	locked, ok := lockedProviders(co, filepath.Join(stackRel, ".terraform.lock.hcl"))
 	if !ok {
 		return false
 	}
-	needed, ok := neededProviders(stackDir, map[string]bool{})
+	needed, ok := neededProviders(co, stackRel, map[string]bool{})
 	if !ok {
 		return false
 	}
@@ -225,8 +226,12 @@ func cacheReadOnly(stackDir, cacheDir string) bool {
 }
 
 // lockedProviders reads the provider versions pinned in a dependency lock file.
-func lockedProviders(path string) (map[string]string, bool) {
-	f, diags := hclparse.NewParser().ParseHCLFile(path)
+func lockedProviders(co checkoutFS, path string) (map[string]string, bool) {
+	src, err := co.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	f, diags := hclparse.NewParser().ParseHCL(src, path)
 	if diags.HasErrors() {
 		return nil, false
 	}
@@ -249,14 +254,19 @@ func lockedProviders(path string) (map[string]string, bool) {
 	return locked, true
 }
 
-// neededProviders lists the providers the module in dir and its local modules need, as full
-// addresses. ok is false when it cannot tell (a remote module may need anything).
-func neededProviders(dir string, seen map[string]bool) (map[string]bool, bool) {
+// neededProviders lists the providers the module in dir (relative to the checkout) and its local
+// modules need, as full addresses. ok is false when it cannot tell (a remote module may need
+// anything; a module outside the checkout is not read).
+func neededProviders(co checkoutFS, dir string, seen map[string]bool) (map[string]bool, bool) {
+	dir = filepath.Clean(dir)
 	if seen[dir] {
 		return map[string]bool{}, true
 	}
 	seen[dir] = true
-	mod, diags := tfconfig.LoadModule(dir)
+	if dir == ".." || strings.HasPrefix(dir, ".."+string(filepath.Separator)) || filepath.IsAbs(dir) {
+		return nil, false
+	}
+	mod, diags := tfconfig.LoadModuleFromFilesystem(co, dir)
 	if diags.HasErrors() {
 		return nil, false
 	}
@@ -270,7 +280,7 @@ func neededProviders(dir string, seen map[string]bool) (map[string]bool, bool) {
 		if !strings.HasPrefix(call.Source, "./") && !strings.HasPrefix(call.Source, "../") {
 			return nil, false
 		}
-		sub, ok := neededProviders(filepath.Join(dir, filepath.FromSlash(call.Source)), seen)
+		sub, ok := neededProviders(co, filepath.Join(dir, filepath.FromSlash(call.Source)), seen)
 		if !ok {
 			return nil, false
 		}

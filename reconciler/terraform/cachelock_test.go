@@ -63,11 +63,11 @@ resource "null_resource" "b" {}`, ".terraform.lock.hcl": lock}, warm, false},
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, tt.files)
-			stack := dir
+			stack := "."
 			if _, err := os.Stat(filepath.Join(dir, "s")); err == nil {
-				stack = filepath.Join(dir, "s")
+				stack = "s"
 			}
-			assert.Equal(t, tt.want, cacheReadOnly(stack, tt.cache))
+			assert.Equal(t, tt.want, cacheReadOnly(testCheckout(t, dir), stack, tt.cache))
 		})
 	}
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -33,7 +34,7 @@ func (j *job) ensureInit(ctx context.Context) error {
 		return reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: fingerprint: %w", name, err))
 	}
 	fpPath := filepath.Join(j.spec.DataDir, fingerprintFile)
-	if old, err := os.ReadFile(fpPath); err == nil && string(old) == fp && dirExists(j.dataDir) {
+	if old, err := readSmallFile(fpPath); err == nil && string(old) == fp && dirExists(j.dataDir) {
 		return j.selectWorkspace(ctx)
 	}
 	// A failed init must not leave a fingerprint that makes the next run skip init.
@@ -76,7 +77,7 @@ func (j *job) selectWorkspace(ctx context.Context) error {
 		ws = "default"
 	}
 	current := "default"
-	if b, err := os.ReadFile(filepath.Join(j.dataDir, "environment")); err == nil && strings.TrimSpace(string(b)) != "" {
+	if b, err := readSmallFile(filepath.Join(j.dataDir, "environment")); err == nil && strings.TrimSpace(string(b)) != "" {
 		current = strings.TrimSpace(string(b))
 	}
 	if current == ws {
@@ -99,11 +100,13 @@ func (j *job) fingerprint(backendConfig []string) (string, error) {
 		fmt.Fprintf(h, "backend-config=%s\n", bc)
 	}
 	if j.r.cliConfig != "" {
-		if err := hashFile(h, j.r.cliConfig); err != nil && !os.IsNotExist(err) {
+		if b, err := os.ReadFile(j.r.cliConfig); err == nil { // trusted: the operator's file
+			fmt.Fprintf(h, "cliconfig-content=%x\n", sha256.Sum256(b))
+		} else if !os.IsNotExist(err) {
 			return "", err
 		}
 	}
-	entries, err := os.ReadDir(j.stackDir)
+	entries, err := j.checkout.ReadDir(j.stackRel())
 	if err != nil {
 		return "", err
 	}
@@ -111,24 +114,23 @@ func (j *job) fingerprint(backendConfig []string) (string, error) {
 		if e.IsDir() || !(isConfigFile(e.Name()) || e.Name() == ".terraform.lock.hcl") {
 			continue
 		}
-		if err := hashFile(h, filepath.Join(j.stackDir, e.Name())); err != nil {
+		if err := j.checkout.hash(h, filepath.Join(j.stackRel(), e.Name())); err != nil {
 			return "", err
 		}
 	}
 	for _, dir := range j.spec.Stack.ModuleDirs {
-		root := filepath.Join(j.spec.Workdir, filepath.FromSlash(dir))
-		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		err := fs.WalkDir(j.checkout.root.FS(), path.Clean(dir), func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
-				if os.IsNotExist(err) {
+				if errors.Is(err, fs.ErrNotExist) {
 					return nil // a module removed from the repository: init will say so
 				}
 				return err
 			}
 			if d.IsDir() && d.Name() == ".terraform" {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			if d.Type().IsRegular() && strings.HasSuffix(d.Name(), ".tf") {
-				return hashFile(h, path)
+				return j.checkout.hash(h, p)
 			}
 			return nil
 		})
@@ -137,19 +139,6 @@ func (j *job) fingerprint(backendConfig []string) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// hashFile writes the file's name and content into h. ReadDir and WalkDir list names in order,
-// so the hash does not depend on directory order.
-func hashFile(h io.Writer, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fmt.Fprintf(h, "file=%s\n", path)
-	_, err = io.Copy(h, f)
-	return err
 }
 
 func dirExists(path string) bool {

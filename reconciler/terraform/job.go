@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -20,9 +21,10 @@ type job struct {
 	r        *Runner
 	spec     reconciler.RunSpec
 	stackDir string
-	dataDir  string // TF_DATA_DIR
-	runDir   string // the run's own HOME and TMPDIR, removed by close
-	private  string // the sandbox wrapper, outside anything the run can write; removed by close
+	dataDir  string     // TF_DATA_DIR
+	runDir   string     // the run's own HOME and TMPDIR, removed by close
+	checkout checkoutFS // the checkout, read safely (trueup never trusts a file there)
+	private  string     // the sandbox wrapper, outside anything the run can write; removed by close
 	tf       *tfexec.Terraform
 	env      map[string]string // Terraform's environment; holds credentials, never logged
 	stdout   bytes.Buffer
@@ -50,6 +52,16 @@ func (r *Runner) prepareJob(spec reconciler.RunSpec) (*job, error) {
 	if err := os.MkdirAll(spec.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if spec.Untrusted {
+		if err := dropPlanted(spec.DataDir); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	co, err := openCheckout(spec.Workdir)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: %w", err)
+	}
+	j.checkout = co
 	// Not under DataDir: providers listen on unix sockets in TMPDIR, whose paths must stay short.
 	runDir, err := os.MkdirTemp("", "trueup-run-")
 	if err != nil {
@@ -103,13 +115,37 @@ func (j *job) sandboxWrapper() (string, error) {
 		readOnly: append(append([]string{j.r.binary, j.r.cliConfig, j.r.opts.PluginCacheDir, os.Getenv("SSL_CERT_FILE"), os.Getenv("SSL_CERT_DIR")},
 			cliConfigReadPaths(j.r.cliConfig)...), j.r.opts.SandboxReadOnly...),
 		readWrite: []string{j.spec.Workdir, j.spec.DataDir, j.runDir},
+		private:   j.r.opts.Private,
 	}
 	path := filepath.Join(dir, "terraform")
 	return path, j.r.opts.Sandbox.writeWrapper(path, j.r.binary, paths)
 }
 
+// stackRel is the stack's directory relative to the checkout.
+func (j *job) stackRel() string { return filepath.FromSlash(path.Clean(j.spec.Stack.Dir)) }
+
+// dropPlanted removes what an earlier untrusted run may have left at the top of its data dir in
+// place of the files and directories trueup itself uses there: anything that is not a regular file
+// or a plain directory (a symlink to another stack's data, a FIFO that would block trueup).
+func dropPlanted(dataDir string) error {
+	entries, err := os.ReadDir(dataDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() || e.Type().IsDir() {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dataDir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // close removes the run's HOME, TMPDIR and sandbox wrapper.
 func (j *job) close() {
+	j.checkout.close()
 	for _, d := range []string{j.runDir, j.private} {
 		if d == "" {
 			continue

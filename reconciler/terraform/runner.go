@@ -47,6 +47,10 @@ type Options struct {
 	// SandboxReadOnly are more host paths sandboxed runs may read (terraform.sandbox_read_only),
 	// e.g. where the local provider's files live. They must not hold secrets or the data dir.
 	SandboxReadOnly []string
+	// Private are directories sandboxed runs never see, nor any directory that holds one: the data
+	// dir and the daemon's home. A read-only path (a mirror named in the CLI config, say) that holds
+	// one is left out of the sandbox.
+	Private []string
 }
 
 // Runner runs Terraform for many stacks at once. It is safe for concurrent use, but two runs

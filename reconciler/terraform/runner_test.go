@@ -299,8 +299,7 @@ func TestConcurrentInitsShareTheCache(t *testing.T) {
 	for round := range 2 {
 		if round == 1 {
 			for i := range n {
-				dir := filepath.Join(e.workdir, fmt.Sprintf("s%02d", i))
-				require.True(t, cacheReadOnly(dir, r.opts.PluginCacheDir), "round 2 inits only read the cache")
+				require.True(t, cacheReadOnly(testCheckout(t, e.workdir), fmt.Sprintf("s%02d", i), r.opts.PluginCacheDir), "round 2 inits only read the cache")
 			}
 		}
 		errs := make(chan error, n)

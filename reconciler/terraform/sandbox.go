@@ -91,24 +91,61 @@ var systemEtc = []string{
 	"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
 }
 
+// hiddenSystemDirs are covered with an empty tmpfs when they exist: configuration that may hold
+// secrets under a directory the sandbox otherwise shows.
+var hiddenSystemDirs = []string{"/usr/local/etc"}
+
 func systemBinds() []string {
 	var args []string
 	for _, d := range append(slices.Clone(systemDirs), systemEtc...) {
 		args = append(args, "--ro-bind-try", d, d)
 	}
+	for _, d := range hiddenSystemDirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			args = append(args, "--tmpfs", d)
+		}
+	}
 	return args
+}
+
+// Shows reports whether the sandbox's system view includes path (for start-up checks that no
+// secret file lies where branch code can read it).
+func (s *Sandbox) Shows(path string) bool {
+	path = filepath.Clean(path)
+	for _, d := range hiddenSystemDirs {
+		if within(path, d) {
+			return false
+		}
+	}
+	for _, d := range append(slices.Clone(systemDirs), systemEtc...) {
+		if within(path, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // sandboxPaths are what one sandboxed run may see besides the system.
 type sandboxPaths struct {
 	readOnly  []string // Terraform's directory, the CLI config, provider mirrors, the plugin cache, CA files
 	readWrite []string // the run's checkout, TF data dir (with HOME, TMPDIR and its state copy)
+	private   []string // never shown, nor any directory holding one (Options.Private)
 }
 
-// args is bubblewrap's command line for one run, up to and including "--".
+// args is bubblewrap's command line for one run, up to and including "--". A read-only path that
+// is, or contains, one of p.private is never shown.
 func (s *Sandbox) args(p sandboxPaths) []string {
 	args := append(slices.Clone(baseArgs), systemBinds()...)
 	for _, d := range dedupe(p.readOnly) {
+		if slices.ContainsFunc(p.private, func(private string) bool { return private != "" && within(private, d) }) {
+			continue
+		}
 		args = append(args, "--ro-bind-try", d, d)
 	}
 	for _, d := range dedupe(p.readWrite) {

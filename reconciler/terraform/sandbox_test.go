@@ -204,3 +204,31 @@ func TestSandboxedPlanCannotWriteTheCache(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries, "an untrusted init filled the shared plugin cache")
 }
+
+// TestSandboxNeverShowsAPrivateDirectory: a read-only path that holds the data dir or the daemon's
+// home (a mirror at / or at the data dir's parent, named in a CLI config) is left out; paths inside
+// them that trueup shows on purpose (the plugin cache) stay.
+func TestSandboxNeverShowsAPrivateDirectory(t *testing.T) {
+	sb := &Sandbox{bwrap: "/usr/bin/bwrap"}
+	args := sb.args(sandboxPaths{
+		readOnly:  []string{"/", "/srv", "/srv/trueup", "/srv/trueup/plugin-cache", "/opt/mirror", "/home/trueup/.terraformrc", "/home"},
+		readWrite: []string{"/srv/trueup/work/x"},
+		private:   []string{"/srv/trueup", "/home/trueup"},
+	})
+	shown := map[string]bool{}
+	for i := 0; i+2 < len(args); i++ {
+		if args[i] == "--ro-bind-try" || args[i] == "--bind" {
+			shown[args[i+1]] = true
+		}
+	}
+	for _, hidden := range []string{"/", "/srv", "/srv/trueup", "/home"} {
+		assert.False(t, shown[hidden], "%s holds a private directory", hidden)
+	}
+	for _, kept := range []string{"/srv/trueup/plugin-cache", "/opt/mirror", "/home/trueup/.terraformrc", "/srv/trueup/work/x", "/usr"} {
+		assert.True(t, shown[kept], "%s should be shown", kept)
+	}
+	assert.Equal(t, "--", args[len(args)-1])
+	assert.True(t, sb.Shows("/usr/lib/x"))
+	assert.False(t, sb.Shows("/usr/local/etc/trueup/key.pem"))
+	assert.False(t, sb.Shows("/var/lib/trueup/trueup.db"))
+}
