@@ -97,6 +97,25 @@ func TestValidate(t *testing.T) {
 		{"github without credentials", func(c *Config) { c.GitHub.Owner, c.GitHub.Repo = "acme", "infra" }, "github: set token_env"},
 		{"half an app", func(c *Config) { c.GitHub.Owner, c.GitHub.Repo, c.GitHub.AppID = "acme", "infra", 1 }, "a GitHub App needs"},
 		{"pprof without a token", func(c *Config) { c.API.Pprof = true }, "api.pprof needs api.token_env"},
+		{"bad sandbox", func(c *Config) { c.Terraform.Sandbox = "maybe" }, `terraform.sandbox must be auto, required or off, got "maybe"`},
+		{"pass_env hands the GitHub token to plans", func(c *Config) {
+			c.GitHub = GitHubConfig{Owner: "acme", Repo: "infra", TokenEnv: "GITHUB_TOKEN"}
+			c.Terraform.PassEnv.Plans = []string{"ARM_CLIENT_ID", "GITHUB_TOKEN"}
+		}, "terraform.pass_env.plans names GITHUB_TOKEN, which holds trueup's own secret (github.token_env)"},
+		{"pass_env hands the Slack URL to main", func(c *Config) {
+			c.Slack.WebhookURLEnv = "HOOK"
+			c.Terraform.PassEnv.Main = []string{"HOOK"}
+		}, "terraform.pass_env.main names HOOK, which holds trueup's own secret (slack.webhook_url_env)"},
+		{"pass_env names what terraform-exec sets", func(c *Config) { c.Terraform.PassEnv.Main = []string{"TF_VAR_password", "TF_LOG"} },
+			"terraform.pass_env.main names TF_LOG, TF_VAR_password, which trueup sets for Terraform itself"},
+		{"pass_env with a bad name", func(c *Config) { c.Terraform.PassEnv.Plans = []string{"A=B"} }, `"A=B" is not an environment variable name`},
+		{"sandbox shows the data dir", func(c *Config) { c.DataDir = "/var/lib/trueup"; c.Terraform.SandboxReadOnly = []string{"/var/lib"} },
+			`terraform.sandbox_read_only: "/var/lib" would show branch code data_dir`},
+		{"sandbox shows inside the data dir", func(c *Config) {
+			c.DataDir = "/var/lib/trueup"
+			c.Terraform.SandboxReadOnly = []string{"/var/lib/trueup/state"}
+		}, `would show branch code data_dir`},
+		{"relative sandbox path", func(c *Config) { c.Terraform.SandboxReadOnly = []string{"out"} }, `"out" must be an absolute path`},
 	}
 	require.NoError(t, valid().Validate())
 	for _, tt := range tests {

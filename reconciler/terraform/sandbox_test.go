@@ -232,3 +232,17 @@ func TestSandboxNeverShowsAPrivateDirectory(t *testing.T) {
 	assert.False(t, sb.Shows("/usr/local/etc/trueup/key.pem"))
 	assert.False(t, sb.Shows("/var/lib/trueup/trueup.db"))
 }
+
+func TestProbeSandboxNamesTheMissingPiece(t *testing.T) {
+	_, err := ProbeSandbox(t.Context(), "bwrap-that-is-not-installed")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bubblewrap (bwrap-that-is-not-installed) is not installed")
+	assert.Contains(t, err.Error(), "apt-get install bubblewrap")
+
+	// A bwrap that cannot make its namespaces (here: one that always fails) is named with its words.
+	fake := filepath.Join(t.TempDir(), "bwrap")
+	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n"), 0o755))
+	_, err = ProbeSandbox(t.Context(), fake)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "No permissions to creating new namespace")
+}
