@@ -11,12 +11,12 @@ import (
 // is empty. These settings are privilege: for untrusted runs they come only from trusted
 // configuration (trueup.yaml and the applied branch's .trueup.yaml).
 type StackAWS struct {
-	RoleARN         string        `json:"role_arn,omitempty" yaml:"role_arn"`
-	BranchRoleARN   string        `json:"branch_role_arn,omitempty" yaml:"branch_role_arn"`
-	ApplyRoleARN    string        `json:"apply_role_arn,omitempty" yaml:"apply_role_arn"`
-	ExternalID      string        `json:"external_id,omitempty" yaml:"external_id"`
-	Region          string        `json:"region,omitempty" yaml:"region"`
-	SessionDuration time.Duration `json:"session_duration,omitempty" yaml:"session_duration"`
+	RoleARN         string        `json:"role_arn,omitempty"`
+	BranchRoleARN   string        `json:"branch_role_arn,omitempty"`
+	ApplyRoleARN    string        `json:"apply_role_arn,omitempty"`
+	ExternalID      string        `json:"external_id,omitempty"`
+	Region          string        `json:"region,omitempty"`
+	SessionDuration time.Duration `json:"session_duration,omitempty"`
 }
 
 // IsZero reports whether nothing is configured.
@@ -48,9 +48,9 @@ func (a StackAWS) Merge(defaults StackAWS) StackAWS {
 // OnApply is what runs after a successful apply on main.
 type OnApply struct {
 	// ECSRedeploy forces a new deployment of an ECS service, under the apply role.
-	ECSRedeploy *ECSRedeploy `json:"ecs_redeploy,omitempty" yaml:"ecs_redeploy"`
+	ECSRedeploy *ECSRedeploy `json:"ecs_redeploy,omitempty"`
 	// Webhook POSTs {stack, commit, summary} to the URL held in an environment variable.
-	Webhook *WebhookHook `json:"webhook,omitempty" yaml:"webhook"`
+	Webhook *WebhookHook `json:"webhook,omitempty"`
 }
 
 // IsZero reports whether no hook is configured.
@@ -58,13 +58,13 @@ func (o OnApply) IsZero() bool { return o.ECSRedeploy == nil && o.Webhook == nil
 
 // ECSRedeploy names an ECS service.
 type ECSRedeploy struct {
-	Cluster string `json:"cluster" yaml:"cluster"`
-	Service string `json:"service" yaml:"service"`
+	Cluster string `json:"cluster"`
+	Service string `json:"service"`
 }
 
 // WebhookHook names the environment variable that holds the hook's URL.
 type WebhookHook struct {
-	URLEnv string `json:"url_env" yaml:"url_env"`
+	URLEnv string `json:"url_env"`
 }
 
 // RunPurpose says what a Terraform run may do, which decides the credentials it gets.

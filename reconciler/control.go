@@ -171,17 +171,14 @@ func (r *Reconciler) PullRequest(ctx context.Context, action string, pr PullRequ
 
 // StoreOK reports whether the store answers.
 func (r *Reconciler) StoreOK(ctx context.Context) error {
-	if _, err := r.store.Get(ctx, "meta", "ping"); err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return nil
+	return r.store.Ping(ctx)
 }
 
 // PullPlans returns the plans recorded for pull request number, sorted by stack, with their full
 // rendering (a pull request comment may show only part of it). ErrNotFound when trueup has
 // recorded no plan for it.
 func (r *Reconciler) PullPlans(ctx context.Context, number int) ([]BranchPlan, error) {
-	plans, err := r.targetPlans(ctx, pullTarget(number))
+	plans, err := r.store.BranchPlans(ctx, pullTarget(number))
 	if err != nil {
 		return nil, err
 	}

@@ -2,11 +2,9 @@ package reconciler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -17,10 +15,10 @@ const (
 	dataDirVersion     = "2"
 )
 
-// migrateDataDir brings a data dir written by an older trueup up to date:
-//   - workdirs and Terraform data dirs (work/, tfdata/) are caches of checkouts and inits named the
-//     old way: they are removed, and made again by the next runs;
-//   - plan records are re-keyed (plansKey) and pull requests' targets renamed ("pr-3" → "pr:3").
+// migrateDataDir brings a data dir written by an older trueup up to date. Workdirs and Terraform
+// data dirs (work/, tfdata/) are caches of checkouts and inits named the old way: they are removed,
+// and made again by the next runs. (The store's own records, such as plan records keyed the old way,
+// are its business: boltstore re-keys them when it opens.)
 //
 // Local state is moved stack by stack once the stacks are known: the first layout of main after
 // the upgrade (moveLegacyState), which then writes the version marker. Until the marker is
@@ -36,44 +34,7 @@ func (r *Reconciler) migrateDataDir(ctx context.Context) {
 			return
 		}
 	}
-	if err := r.migratePlanKeys(ctx); err != nil {
-		r.log.Error("upgrade data dir: re-key plan records", "err", err)
-		return
-	}
 	r.legacyState.Store(true)
-}
-
-// migratePlanKeys rewrites plan records stored under the old "<target>/<stack>" keys, which two
-// different pairs could share, under plansKey, taking the pair from the record itself.
-func (r *Reconciler) migratePlanKeys(ctx context.Context) error {
-	plans, err := r.store.List(ctx, bucketPlans)
-	if err != nil {
-		return err
-	}
-	for key, raw := range plans {
-		if strings.Contains(key, plansKeySep) {
-			continue
-		}
-		var p BranchPlan
-		if err := json.Unmarshal(raw, &p); err != nil || p.Target == "" || p.Stack == "" {
-			continue
-		}
-		if n, ok := strings.CutPrefix(p.Target, "pr-"); ok {
-			if num, err := strconv.Atoi(n); err == nil {
-				p.Target = pullTarget(num)
-			}
-		}
-		if raw, err = json.Marshal(p); err != nil {
-			return err
-		}
-		if err := r.store.Put(ctx, bucketPlans, plansKey(p.Target, p.Stack), raw); err != nil {
-			return err
-		}
-		if err := r.store.Delete(ctx, bucketPlans, key); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // moveLegacyState moves each stack's local state from where an older trueup kept it

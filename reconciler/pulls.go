@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,13 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
-
-// Store buckets for branch and pull request work.
-const (
-	bucketPlans  = "plans"  // plansKey(target, stack) → BranchPlan
-	bucketPulls  = "pulls"  // "<number>" → PullRequest, for pull requests trueup has planned
-	bucketMerges = "merges" // "<merge commit>" → pull request number
 )
 
 // target is a branch or pull request head to plan.
@@ -42,12 +34,6 @@ func pullNumber(target string) (int, bool) {
 	num, err := strconv.Atoi(n)
 	return num, err == nil
 }
-
-// plansKeySep separates the target from the stack in a plan record's key: neither a branch name nor
-// a stack name can hold a NUL byte, so two different pairs never share a key.
-const plansKeySep = "\x00"
-
-func plansKey(target, stack string) string { return target + plansKeySep + stack }
 
 // maxStoredRendering caps the plan text kept per stack and target; the rest is cut with a note.
 const maxStoredRendering = 1 << 20
@@ -139,7 +125,7 @@ func headFetched(heads Heads, pr PullRequest) bool {
 // closeGonePulls finds the pull requests trueup planned that are no longer open, records merges, and
 // cleans up after them. It returns false when the forge could not say what became of one.
 func (r *Reconciler) closeGonePulls(ctx context.Context, open []PullRequest) bool {
-	known, err := r.store.List(ctx, bucketPulls)
+	known, err := r.store.Pulls(ctx)
 	if err != nil {
 		r.log.Error("read pull requests from the store", "err", err)
 		return false
@@ -148,9 +134,9 @@ func (r *Reconciler) closeGonePulls(ctx context.Context, open []PullRequest) boo
 	for _, pr := range open {
 		isOpen[pr.Number] = true
 	}
-	for key := range known {
-		n, err := strconv.Atoi(key)
-		if err != nil || isOpen[n] {
+	for _, rec := range known {
+		n := rec.Number
+		if isOpen[n] {
 			continue
 		}
 		pr, err := r.opts.Forge.Pull(ctx, n)
@@ -190,13 +176,13 @@ func (r *Reconciler) detectMerges(ctx context.Context, head Revision, open []Pul
 				continue
 			}
 		}
-		if _, err := r.store.Get(ctx, bucketPulls, strconv.Itoa(pr.Number)); err != nil {
+		if _, err := r.store.Pull(ctx, pr.Number); err != nil {
 			continue // never planned by trueup: nothing was reviewed through it
 		}
 		if _, known := r.reviewedPull(ctx, head); known {
 			continue
 		}
-		if err := r.store.Put(ctx, bucketMerges, string(head), []byte(strconv.Itoa(pr.Number))); err != nil {
+		if err := r.store.RecordMerge(ctx, head, pr.Number); err != nil {
 			r.log.Error("record merge", "pr", pr.Number, "err", err)
 			continue
 		}
@@ -207,7 +193,7 @@ func (r *Reconciler) detectMerges(ctx context.Context, head Revision, open []Pul
 // pullClosed records a merge (so main's apply compares against what was reviewed) and cleans up.
 func (r *Reconciler) pullClosed(ctx context.Context, pr PullRequest) {
 	if pr.Merged && pr.MergeCommit != "" {
-		if err := r.store.Put(ctx, bucketMerges, string(pr.MergeCommit), []byte(strconv.Itoa(pr.Number))); err != nil {
+		if err := r.store.RecordMerge(ctx, pr.MergeCommit, pr.Number); err != nil {
 			r.log.Error("record merge", "pr", pr.Number, "err", err)
 		}
 		r.log.Info("pull request merged", "pr", pr.Number, "merge", pr.MergeCommit.Short())
@@ -227,23 +213,28 @@ func (r *Reconciler) dropTarget(ctx context.Context, name string, dropPlans bool
 	lock := r.targetLock(name)
 	lock.Lock()
 	defer lock.Unlock()
-	plans, err := r.targetPlans(ctx, name)
-	if err != nil {
-		r.log.Error("read plans", "err", err)
-		return
-	}
-	for _, p := range plans {
-		if dropPlans {
-			_ = r.store.Delete(ctx, bucketPlans, plansKey(p.Target, p.Stack))
-			continue
+	if dropPlans {
+		if err := r.store.DeleteBranchPlans(ctx, name); err != nil {
+			r.log.Error("delete plans", "target", name, "err", err)
+			return // a pull request stays recorded, so the next poll cleans it up again
 		}
-		if p.Rendered != "" {
-			p.Rendered = ""
-			r.putPlan(ctx, p)
+	} else {
+		plans, err := r.store.BranchPlans(ctx, name)
+		if err != nil {
+			r.log.Error("read plans", "err", err)
+			return
+		}
+		for _, p := range plans {
+			if p.Rendered != "" {
+				p.Rendered = ""
+				r.putPlan(ctx, p)
+			}
 		}
 	}
 	if n, ok := pullNumber(name); ok {
-		_ = r.store.Delete(ctx, bucketPulls, strconv.Itoa(n))
+		if err := r.store.DeletePull(ctx, n); err != nil {
+			r.log.Error("forget pull request", "pr", n, "err", err)
+		}
 	}
 	r.log.Debug("target cleaned up", "target", name)
 }
@@ -269,8 +260,7 @@ func (r *Reconciler) targetGone(name string) bool {
 func (r *Reconciler) startTarget(ctx context.Context, t target, mainHead Revision) {
 	log := r.log.With("target", t.Name, "rev", t.Head.Short())
 	if t.Pull != nil {
-		raw, _ := json.Marshal(t.Pull)
-		if err := r.store.Put(ctx, bucketPulls, strconv.Itoa(t.Pull.Number), raw); err != nil {
+		if err := r.store.PutPull(ctx, *t.Pull); err != nil {
 			log.Error("record pull request", "err", err)
 		}
 		if t.Pull.Fork && !r.opts.AllowForks {
@@ -334,7 +324,7 @@ func (r *Reconciler) planTarget(ctx context.Context, k Key) {
 	if !ok {
 		return
 	}
-	if prev, err := r.getPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning {
+	if prev, err := r.store.BranchPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning {
 		return // already planned at this head
 	}
 	stack, notice := r.trustedPrivilege(branchStack)
@@ -400,21 +390,9 @@ func terraformError(err error) string {
 	return err.Error()
 }
 
-func (r *Reconciler) getPlan(ctx context.Context, target, stack string) (BranchPlan, error) {
-	var p BranchPlan
-	raw, err := r.store.Get(ctx, bucketPlans, plansKey(target, stack))
-	if err != nil {
-		return p, err
-	}
-	return p, json.Unmarshal(raw, &p)
-}
-
+// putPlan records p, even when ctx is done: a plan that ran is shown.
 func (r *Reconciler) putPlan(ctx context.Context, p BranchPlan) {
-	raw, err := json.Marshal(p)
-	if err == nil {
-		err = r.store.Put(context.WithoutCancel(ctx), bucketPlans, plansKey(p.Target, p.Stack), raw)
-	}
-	if err != nil {
+	if err := r.store.PutBranchPlan(context.WithoutCancel(ctx), p); err != nil {
 		r.log.Error("record plan", "target", p.Target, "stack", p.Stack, "err", err)
 	}
 }
@@ -457,7 +435,7 @@ func (r *Reconciler) publish(ctx context.Context, name string) {
 		report.Note = "This change affects no stack."
 	}
 	for _, s := range t.Stacks {
-		p, err := r.getPlan(ctx, t.Name, s)
+		p, err := r.store.BranchPlan(ctx, t.Name, s)
 		if err != nil || p.Revision != t.Head {
 			report.Stacks = append(report.Stacks, StackReport{Stack: s, Revision: t.Head, Result: ResultRunning})
 			continue
@@ -487,18 +465,14 @@ func (r *Reconciler) comment(ctx context.Context, report PullReport) {
 
 // reviewedPull returns the pull request whose merge made rev, if trueup saw it merge.
 func (r *Reconciler) reviewedPull(ctx context.Context, rev Revision) (int, bool) {
-	raw, err := r.store.Get(ctx, bucketMerges, string(rev))
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(string(raw))
+	n, err := r.store.MergeOf(ctx, rev)
 	return n, err == nil
 }
 
 // checkReviewed compares the plan made at a merge commit with the plan shown on its pull request.
 // It returns "" when the apply may go ahead, else why it is held.
 func (r *Reconciler) checkReviewed(ctx context.Context, pr int, stack string, plan *Plan) string {
-	shown, err := r.getPlan(ctx, pullTarget(pr), stack)
+	shown, err := r.store.BranchPlan(ctx, pullTarget(pr), stack)
 	if err != nil {
 		if !plan.HasChanges() {
 			return ""
@@ -523,7 +497,7 @@ func (r *Reconciler) recordMergeResult(ctx context.Context, pr int, stack string
 	lock := r.targetLock(pullTarget(pr))
 	lock.Lock()
 	defer lock.Unlock()
-	p, err := r.getPlan(ctx, pullTarget(pr), stack)
+	p, err := r.store.BranchPlan(ctx, pullTarget(pr), stack)
 	if err != nil {
 		p = BranchPlan{Target: pullTarget(pr), Stack: stack, Revision: run.Revision, Result: ResultRunning, Time: run.Started}
 	}
@@ -532,7 +506,7 @@ func (r *Reconciler) recordMergeResult(ctx context.Context, pr int, stack string
 		p.Applied = &run
 	}
 	r.putPlan(ctx, p)
-	plans, err := r.targetPlans(ctx, pullTarget(pr))
+	plans, err := r.store.BranchPlans(ctx, pullTarget(pr))
 	if err != nil {
 		return
 	}
@@ -541,24 +515,4 @@ func (r *Reconciler) recordMergeResult(ctx context.Context, pr int, stack string
 		report.Stacks = append(report.Stacks, bp.Report())
 	}
 	r.comment(ctx, report)
-}
-
-// targetPlans returns the plans recorded for a branch or pull request, sorted by stack.
-func (r *Reconciler) targetPlans(ctx context.Context, target string) ([]BranchPlan, error) {
-	plans, err := r.store.List(ctx, bucketPlans)
-	if err != nil {
-		return nil, err
-	}
-	var out []BranchPlan
-	for key, raw := range plans {
-		if !strings.HasPrefix(key, target+plansKeySep) {
-			continue
-		}
-		var bp BranchPlan
-		if json.Unmarshal(raw, &bp) == nil && bp.Target == target {
-			out = append(out, bp)
-		}
-	}
-	slices.SortFunc(out, func(a, b BranchPlan) int { return strings.Compare(a.Stack, b.Stack) })
-	return out, nil
 }

@@ -2,7 +2,6 @@ package reconciler_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -225,12 +224,8 @@ func (p *pullsHarness) planned(entry string) bool {
 // that has started (planned) may still be discarded, for example when main takes in the pull request
 // before the plan finished: nobody saw it, so it cannot be the reviewed plan.
 func (p *pullsHarness) shown(target, stack string, rev Revision) bool {
-	raw, err := p.store.Get(context.Background(), "plans", target+"\x00"+stack)
-	if err != nil {
-		return false
-	}
-	var bp BranchPlan
-	return json.Unmarshal(raw, &bp) == nil && bp.Revision == rev && bp.Result != ResultRunning
+	bp, err := p.store.BranchPlan(context.Background(), target, stack)
+	return err == nil && bp.Revision == rev && bp.Result != ResultRunning
 }
 
 // startWithPull1 starts the reconciler with main at r1 and pull request #1 open from branch
@@ -244,9 +239,9 @@ func (p *pullsHarness) startWithPull1() (r1, p1 Revision) {
 	return r1, p1
 }
 
-func (p *pullsHarness) merge(rev Revision) (string, bool) {
-	raw, err := p.store.Get(context.Background(), "merges", string(rev))
-	return string(raw), err == nil
+func (p *pullsHarness) merge(rev Revision) (int, bool) {
+	n, err := p.store.MergeOf(context.Background(), rev)
+	return n, err == nil
 }
 
 var pullBase = map[string]string{"stacks/a/main.tf": "a1", "stacks/b/main.tf": "b1"}
@@ -268,7 +263,7 @@ func TestPullHeadAnnouncedBeforeItIsFetchedIsPlannedOnceFetched(t *testing.T) {
 	p2 := p.dag.add("p2", withFile(pullBase, "stacks/a/main.tf", "a3"), p1)
 	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p2, Base: "main", State: "open"})
 	time.Sleep(100 * time.Millisecond) // many polls see the API ahead of git
-	_, err := p.store.Get(context.Background(), "plans", "pr:1\x00stacks/a")
+	_, err := p.store.BranchPlan(context.Background(), "pr:1", "stacks/a")
 	assert.NoError(t, err, "the plan shown so far is kept while the new head is fetched")
 	p.dag.set(map[string]Revision{"feature": p2, "pull/1": p2})
 	eventually(t, "#1 planned at p2", func() bool { return p.planned(Slug("pr:1") + "@p2") })
@@ -287,7 +282,7 @@ func TestOnlyTheMoveThatBringsInAPullHeadIsItsMerge(t *testing.T) {
 	eventually(t, "m1 applied", func() bool { return p.state("stacks/a").AppliedRev == m1 })
 	n, ok := p.merge(m1)
 	assert.True(t, ok, "m1 is recorded as the merge of #1")
-	assert.Equal(t, "1", n)
+	assert.Equal(t, 1, n)
 
 	// A direct push to main while the forge still lists #1 as open.
 	m2 := p.dag.add("m2", withFile(withFile(pullBase, "stacks/a/main.tf", "a2"), "stacks/b/main.tf", "b2"), m1)
@@ -328,7 +323,7 @@ func TestPullClosedWhilePlanningLeavesNothingBehind(t *testing.T) {
 	<-planning
 	p.forge.put(PullRequest{Number: 1, HeadBranch: "feature", Head: p1, Base: "main", State: "closed"})
 	eventually(t, "#1 forgotten", func() bool {
-		_, err := p.store.Get(context.Background(), "pulls", "1")
+		_, err := p.store.Pull(context.Background(), 1)
 		return errors.Is(err, ErrNotFound)
 	})
 	close(release)
@@ -336,7 +331,7 @@ func TestPullClosedWhilePlanningLeavesNothingBehind(t *testing.T) {
 		inflight, err := p.store.InFlight(context.Background())
 		return err == nil && len(inflight) == 0
 	})
-	_, err := p.store.Get(context.Background(), "plans", "pr:1\x00stacks/a")
+	_, err := p.store.BranchPlan(context.Background(), "pr:1", "stacks/a")
 	assert.ErrorIs(t, err, ErrNotFound, "no plan record for a closed pull request")
 	assert.NoDirExists(t, filepath.Join(p.dir, "tfdata", Slug("pr:1")))
 	assert.NoDirExists(t, filepath.Join(p.dir, "work", Slug("pr:1")))

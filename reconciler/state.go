@@ -98,7 +98,12 @@ type StackState struct {
 }
 
 // Store keeps trueup's own state. Implementations must be safe for concurrent use and durable:
-// what a call wrote before it returned survives a crash.
+// what a call wrote before it returned survives a crash. Every call is one transaction: a write
+// either happens whole or not at all, and a read sees no write half done. Every call fails with
+// ctx's error, writing nothing, when ctx is done before it starts. Values come back as they went in,
+// every field (a time may lose its location and precision below the microsecond), and what a call
+// returns belongs to the caller.
+// storetest is the conformance suite: a store that passes it can replace another.
 type Store interface {
 	// Stack returns the named stack's state, or ErrNotFound.
 	Stack(ctx context.Context, name string) (StackState, error)
@@ -125,15 +130,47 @@ type Store interface {
 	// Ack removes a delivered notification from the outbox; acking a missing one is not an error.
 	Ack(ctx context.Context, seq uint64) error
 
-	// Get reads a small named value (cursors, pull request records), or ErrNotFound.
-	Get(ctx context.Context, bucket, key string) ([]byte, error)
-	// Put writes a small named value.
-	Put(ctx context.Context, bucket, key string, value []byte) error
-	// Delete removes a named value; deleting a missing one is not an error.
-	Delete(ctx context.Context, bucket, key string) error
-	// List returns the keys and values of a bucket.
-	List(ctx context.Context, bucket string) (map[string][]byte, error)
+	// Branch and pull request plans. A plan is keyed by its Target (a branch name, or "pr:N" for pull
+	// request N) and its Stack. Neither name is empty or holds a NUL byte (git refuses NUL in branch
+	// names, layouts in stack names), so a store may join them with NUL into one key: two different
+	// pairs never share it, and a target's plans are the keys that start with target+"\x00". A name
+	// PutBranchPlan refuses has no plans: BranchPlan returns ErrNotFound, BranchPlans none, and
+	// DeleteBranchPlans has nothing to do. Plans are few per target but many in all (every branch and
+	// pull request): BranchPlans and DeleteBranchPlans must not read the plans of other targets.
 
-	// Close releases the store.
+	// BranchPlan returns the plan recorded for stack on target, or ErrNotFound.
+	BranchPlan(ctx context.Context, target, stack string) (BranchPlan, error)
+	// BranchPlans returns every plan recorded for target, sorted by stack (byte order), or none (not an
+	// error). Only target's own: target "a" does not list the plans of "a/b", nor "pr:1" those of "pr:10".
+	BranchPlans(ctx context.Context, target string) ([]BranchPlan, error)
+	// PutBranchPlan writes p under (p.Target, p.Stack), replacing the plan recorded there. It refuses an
+	// empty Target or Stack, or one holding a NUL byte.
+	PutBranchPlan(ctx context.Context, p BranchPlan) error
+	// DeleteBranchPlans removes every plan of target, atomically (after a crash all are gone or none
+	// is). A target without plans is not an error. The pull request record is not touched: DeletePull.
+	DeleteBranchPlans(ctx context.Context, target string) error
+
+	// PutPull records a pull request trueup has planned, replacing the record of the same Number, which
+	// must be positive.
+	PutPull(ctx context.Context, pr PullRequest) error
+	// Pull returns the record of pull request number, or ErrNotFound.
+	Pull(ctx context.Context, number int) (PullRequest, error)
+	// Pulls returns every recorded pull request, sorted by number.
+	Pulls(ctx context.Context) ([]PullRequest, error)
+	// DeletePull removes the record of pull request number; removing a missing one is not an error.
+	DeletePull(ctx context.Context, number int) error
+
+	// RecordMerge records commit, on main, as the merge of pull request pr, replacing an earlier record
+	// of commit. It refuses an empty commit or a pr that is not positive. Merge records are kept for
+	// good: however late main's apply of commit runs, it is compared with what was reviewed on pr.
+	RecordMerge(ctx context.Context, commit Revision, pr int) error
+	// MergeOf returns the pull request whose merge made commit, or ErrNotFound.
+	MergeOf(ctx context.Context, commit Revision) (int, error)
+
+	// Ping returns nil when the store can serve calls, an error when it cannot (closed, unreachable).
+	// It writes nothing.
+	Ping(ctx context.Context) error
+
+	// Close releases the store; calls after it fail.
 	Close() error
 }

@@ -222,7 +222,7 @@ func (m *mergeBench) prComment(ctx context.Context, reps int, res *Results) erro
 		if err := m.d.webhook(ctx, "pull_request", pullRequestEvent("opened", pr)); err != nil {
 			return err
 		}
-		target := fmt.Sprintf("pr-%d", n)
+		target := fmt.Sprintf("pr:%d", n) // a pull request's target name
 		var planned logEntry
 		err = waitFor(ctx, "the plan of "+target, 2*time.Minute, 20*time.Millisecond, func() (bool, error) {
 			for _, msg := range []string{"plan finished", "plan failed"} {

@@ -40,7 +40,7 @@ func newCloud(ctx context.Context, cfg Config, log *slog.Logger) (cloud, error) 
 	if err != nil {
 		return cloud{}, err
 	}
-	creds, err := aws.NewCredentials(ctx, aws.CredentialsOptions{AWSConfig: awsCfg, Defaults: cfg.AWS, RefreshBefore: 30 * time.Minute, Logger: log})
+	creds, err := aws.NewCredentials(ctx, aws.CredentialsOptions{AWSConfig: awsCfg, Defaults: cfg.AWS.StackAWS(), RefreshBefore: 30 * time.Minute, Logger: log})
 	if err != nil {
 		return cloud{}, fmt.Errorf("aws credentials: %w", err)
 	}

@@ -33,8 +33,22 @@ type Config struct {
 	GitHub        GitHubConfig    `yaml:"github"`
 	API           APIConfig       `yaml:"api"`
 	// AWS holds the defaults for every stack's aws settings in .trueup.yaml.
-	AWS reconciler.StackAWS `yaml:"aws"`
+	AWS AWSConfig `yaml:"aws"`
 }
+
+// AWSConfig is the aws: section: the defaults of every stack's aws settings. Its fields are
+// reconciler.StackAWS's, in the same order, so that it converts to it.
+type AWSConfig struct {
+	RoleARN         string        `yaml:"role_arn"`
+	BranchRoleARN   string        `yaml:"branch_role_arn"`
+	ApplyRoleARN    string        `yaml:"apply_role_arn"`
+	ExternalID      string        `yaml:"external_id"`
+	Region          string        `yaml:"region"`
+	SessionDuration time.Duration `yaml:"session_duration"`
+}
+
+// StackAWS is the section as the reconciler's settings.
+func (a AWSConfig) StackAWS() reconciler.StackAWS { return reconciler.StackAWS(a) }
 
 // RepoConfig is the repository trueup follows.
 type RepoConfig struct {

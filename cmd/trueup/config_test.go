@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trueup/trueup/reconciler"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -148,4 +150,32 @@ func TestShippedExampleConfigsLoad(t *testing.T) {
 			assert.NoError(t, cfg.Validate())
 		})
 	}
+}
+
+// The aws: section is decoded strictly into trueup's own AWSConfig and converts, field for field,
+// to the reconciler's defaults.
+func TestLoadConfigAWSDefaults(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, `
+repo:
+  url: /srv/git/infra.git
+aws:
+  role_arn: arn:aws:iam::1:role/plan
+  apply_role_arn: arn:aws:iam::1:role/apply
+  branch_role_arn: arn:aws:iam::1:role/branch
+  external_id: x
+  region: eu-west-1
+  session_duration: 2h
+`))
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	assert.Equal(t, reconciler.StackAWS{
+		RoleARN: "arn:aws:iam::1:role/plan", ApplyRoleARN: "arn:aws:iam::1:role/apply",
+		BranchRoleARN: "arn:aws:iam::1:role/branch", ExternalID: "x", Region: "eu-west-1",
+		SessionDuration: 2 * time.Hour,
+	}, cfg.AWS.StackAWS())
+
+	_, err = LoadConfig(writeConfig(t, "repo:\n  url: /x\naws:\n  rolearn: arn:aws:iam::1:role/plan\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "line 4")
+	assert.Contains(t, err.Error(), `unknown key "rolearn"`)
 }

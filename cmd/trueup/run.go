@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -163,23 +162,22 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if alerts != nil {
 		alerts = known.Notifier(alerts)
 	}
+	awsDefaults := cfg.AWS.StackAWS()
 	opts := reconciler.Options{
 		Branch: cfg.Repo.Branch, DataDir: dataDir, Workers: cfg.Workers, PollInterval: cfg.Repo.PollInterval,
-		ShutdownGrace: cfg.ShutdownGrace, Drift: cfg.DriftPolicy(), LoadLayout: layoutLoader(cfg.AWS),
+		ShutdownGrace: cfg.ShutdownGrace, Drift: cfg.DriftPolicy(), LoadLayout: layout.Loader(layout.Options{AWSDefaults: awsDefaults}),
 		Alerts: alerts, Log: notifier.NewLog(log), Logger: log,
 		AllowForks: cfg.GitHub.AllowForks, Credentials: redactedCredentials{next: cloud.credentials, secret: known},
-		Hooks: cloud.hooks, DefaultAWS: cfg.AWS, Redact: known.Redact,
+		Hooks: cloud.hooks, DefaultAWS: awsDefaults, Redact: known.Redact,
 	}
 	if gh != nil {
 		opts.Forge = known.Forge(gh.forge)
 	}
-	var m *metrics.Metrics
-	var rec *reconciler.Reconciler
-	registry := prometheus.NewRegistry()
-	// The metrics read the reconciler's status at scrape time; it is set before the server starts.
-	m = metrics.New(registry, lazySource{&rec})
+	// The reconciler reports events to m; m's handler, made by newServer, reads the reconciler's
+	// state at scrape time.
+	m := metrics.New(prometheus.NewRegistry())
 	opts.Metrics = m
-	rec, err = reconciler.New(src, runner, store, opts)
+	rec, err := reconciler.New(src, runner, store, opts)
 	if err != nil {
 		return err
 	}
@@ -266,7 +264,7 @@ func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Re
 	if err != nil {
 		return nil, err
 	}
-	opts := api.Options{Backend: rec, Token: token, Metrics: m.Handler(), Profiling: cfg.API.Pprof, PollInterval: cfg.Repo.PollInterval, Logger: log, Redact: known.Redact}
+	opts := api.Options{Backend: rec, Token: token, Metrics: m.Handler(rec), Profiling: cfg.API.Pprof, PollInterval: cfg.Repo.PollInterval, Logger: log, Redact: known.Redact}
 	if gh != nil {
 		opts.Webhook = gh.webhook(rec)
 	}
@@ -275,56 +273,4 @@ func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Re
 		return nil, err
 	}
 	return srv.HTTPServer(cfg.Listen), nil
-}
-
-// lazySource lets the metrics collector read the reconciler, which is built after the metrics.
-type lazySource struct{ rec **reconciler.Reconciler }
-
-func (l lazySource) Stacks(ctx context.Context) ([]reconciler.StackStatus, error) {
-	if *l.rec == nil {
-		return nil, nil
-	}
-	return (*l.rec).Stacks(ctx)
-}
-
-func (l lazySource) Health() reconciler.Health {
-	if *l.rec == nil {
-		return reconciler.Health{}
-	}
-	return (*l.rec).Health()
-}
-
-func (l lazySource) QueueLen() int {
-	if *l.rec == nil {
-		return 0
-	}
-	return (*l.rec).QueueLen()
-}
-
-// layoutLoader adapts the layout package to the reconciler's port, merging the daemon's AWS defaults.
-func layoutLoader(awsDefaults reconciler.StackAWS) reconciler.LayoutLoader {
-	return func(fsys fs.FS) (*reconciler.Layout, error) {
-		l, err := layout.Load(fsys)
-		if err != nil {
-			return nil, err
-		}
-		stacks := make([]reconciler.Stack, len(l.Stacks))
-		for i, s := range l.Stacks {
-			a, _ := l.AWS(s.Name)
-			s.AWS = reconciler.StackAWS{
-				RoleARN: a.RoleARN, ApplyRoleARN: a.ApplyRoleARN, BranchRoleARN: a.BranchRoleARN, ExternalID: a.ExternalID,
-				Region: a.Region, SessionDuration: a.SessionDuration,
-			}.Merge(awsDefaults)
-			if o, ok := l.OnApply(s.Name); ok {
-				if o.ECSRedeploy != nil {
-					s.OnApply.ECSRedeploy = &reconciler.ECSRedeploy{Cluster: o.ECSRedeploy.Cluster, Service: o.ECSRedeploy.Service}
-				}
-				if o.Webhook != nil {
-					s.OnApply.Webhook = &reconciler.WebhookHook{URLEnv: o.Webhook.URLEnv}
-				}
-			}
-			stacks[i] = s
-		}
-		return &reconciler.Layout{Stacks: stacks, Affects: l.AffectedStack, Warnings: l.Warnings}, nil
-	}
 }

@@ -90,22 +90,15 @@ func NewCredentials(_ context.Context, opts CredentialsOptions) (*Credentials, e
 	if opts.RefreshBefore <= 0 {
 		opts.RefreshBefore = 5 * time.Minute
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	client := sts.NewFromConfig(opts.AWSConfig, func(o *sts.Options) {
-		if opts.STSEndpoint != "" {
-			o.BaseEndpoint = awssdk.String(opts.STSEndpoint)
+	retryer := retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = stsMaxAttempts
+		if opts.backoff != nil {
+			so.Backoff = opts.backoff
 		}
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxAttempts = stsMaxAttempts
-			if opts.backoff != nil {
-				so.Backoff = opts.backoff
-			}
-		})
 	})
-	return &Credentials{opts: opts, sts: client, log: log, cache: map[sessionKey]session{}}, nil
+	client := newClient(sts.NewFromConfig, opts.AWSConfig, opts.STSEndpoint, retryer,
+		func(o *sts.Options) (**string, *awssdk.Retryer) { return &o.BaseEndpoint, &o.Retryer })
+	return &Credentials{opts: opts, sts: client, log: orDiscard(opts.Logger), cache: map[sessionKey]session{}}, nil
 }
 
 // Env returns the environment of one Terraform run. The role depends on the purpose and the trust:

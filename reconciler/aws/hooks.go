@@ -60,16 +60,9 @@ func NewHooks(opts HooksOptions) (*Hooks, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	client := ecs.NewFromConfig(opts.AWSConfig, func(o *ecs.Options) {
-		if opts.ECSEndpoint != "" {
-			o.BaseEndpoint = awssdk.String(opts.ECSEndpoint)
-		}
-	})
-	return &Hooks{opts: opts, ecs: client, log: log}, nil
+	client := newClient(ecs.NewFromConfig, opts.AWSConfig, opts.ECSEndpoint, nil,
+		func(o *ecs.Options) (**string, *awssdk.Retryer) { return &o.BaseEndpoint, &o.Retryer })
+	return &Hooks{opts: opts, ecs: client, log: orDiscard(opts.Logger)}, nil
 }
 
 // AfterApply runs stack.OnApply: an ECS forced new deployment under the stack's apply role, and a

@@ -52,16 +52,9 @@ func NewSecrets(_ context.Context, opts SecretsOptions) (*Secrets, error) {
 	if opts.Refresh <= 0 {
 		opts.Refresh = 10 * time.Minute
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	client := secretsmanager.NewFromConfig(opts.AWSConfig, func(o *secretsmanager.Options) {
-		if opts.Endpoint != "" {
-			o.BaseEndpoint = awssdk.String(opts.Endpoint)
-		}
-	})
-	return &Secrets{opts: opts, client: client, log: log, cache: map[string]*secretEntry{}}, nil
+	client := newClient(secretsmanager.NewFromConfig, opts.AWSConfig, opts.Endpoint, nil,
+		func(o *secretsmanager.Options) (**string, *awssdk.Retryer) { return &o.BaseEndpoint, &o.Retryer })
+	return &Secrets{opts: opts, client: client, log: orDiscard(opts.Logger), cache: map[string]*secretEntry{}}, nil
 }
 
 // Get returns the secret named by ref: a Secrets Manager ARN or name, optionally followed by "#key"

@@ -1,11 +1,15 @@
 package boltstore
 
 import (
+	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/trueup/trueup/reconciler"
 )
@@ -49,4 +53,45 @@ func BenchmarkEnqueueAck(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkBranchPlans lists one pull request's plans among those of 1,000 targets (what every pull
+// request event does): "seek" is BranchPlans; "scan" is how the core did it before, listing the whole
+// bucket and keeping the target's keys.
+func BenchmarkBranchPlans(b *testing.B) {
+	s := benchStore(b)
+	for i := range 1000 {
+		for _, stack := range []string{"stacks/app", "stacks/db", "stacks/net", "stacks/web", "stacks/queue"} {
+			p := reconciler.BranchPlan{Target: fmt.Sprintf("pr:%d", i+1), Stack: stack, Result: reconciler.ResultSucceeded,
+				Rendered: strings.Repeat("+ local_file.a\n", 200), Time: time.Now()}
+			require.NoError(b, s.PutBranchPlan(b.Context(), p))
+		}
+	}
+	b.Run("seek", func(b *testing.B) {
+		for b.Loop() {
+			plans, err := s.BranchPlans(b.Context(), "pr:500")
+			if err != nil || len(plans) != 5 {
+				b.Fatal(len(plans), err)
+			}
+		}
+	})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			all := map[string][]byte{}
+			require.NoError(b, s.db.View(func(tx *bolt.Tx) error {
+				return plans(tx).ForEach(func(k, v []byte) error { all[string(k)] = clone(v); return nil })
+			}))
+			var out []reconciler.BranchPlan
+			for k, v := range all {
+				if strings.HasPrefix(k, "pr:500\x00") {
+					var p reconciler.BranchPlan
+					require.NoError(b, json.Unmarshal(v, &p))
+					out = append(out, p)
+				}
+			}
+			if len(out) != 5 {
+				b.Fatal(len(out))
+			}
+		}
+	})
 }

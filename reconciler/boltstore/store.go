@@ -2,14 +2,22 @@
 //
 // Layout (top-level buckets):
 //
-//	meta      schema version
+//	meta      schema → schema version; plan_keys → planKeysVersion once old plan keys are re-keyed
 //	stacks    stack name → JSON StackState
 //	runs      stack name → nested bucket: big-endian sequence → JSON RunRecord (newest 50 kept)
 //	inflight  run ID → JSON RunRecord
 //	outbox    big-endian sequence → JSON Event
-//	kv        bucket name → nested bucket: key → value (Get, Put, Delete, List)
+//	kv        nested buckets for branch and pull request work:
+//	  plans   target + "\x00" + stack → JSON BranchPlan (a target's plans are one run of keys)
+//	  pulls   decimal pull request number → JSON PullRequest, for pull requests trueup has planned
+//	  merges  merge commit → decimal pull request number
 //
 // Every write is one bolt read-write transaction, fsynced on commit, so it is durable when the call returns.
+//
+// The kv bucket and its three nested buckets are where trueup's core kept these records itself, as JSON,
+// before the store took them over: the names, keys and values are the same, so a data dir written by
+// that trueup opens unchanged, and that trueup can still open a file written by this one. Open re-keys
+// plan records of the layout before that (migratePlanKeys).
 package boltstore
 
 import (
@@ -44,7 +52,11 @@ var (
 	bucketInFlight = []byte("inflight")
 	bucketOutbox   = []byte("outbox")
 	bucketKV       = []byte("kv")
+	bucketPlans    = []byte("plans")  // nested in kv
+	bucketPulls    = []byte("pulls")  // nested in kv
+	bucketMerges   = []byte("merges") // nested in kv
 	keySchema      = []byte("schema")
+	keyPlanKeys    = []byte("plan_keys")
 )
 
 // Options tune Open. The zero value is ready to use.
@@ -84,24 +96,44 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if err := db.Update(initBuckets); err != nil {
+	var rekeyed int
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := initBuckets(tx); err != nil {
+			return err
+		}
+		rekeyed, err = migratePlanKeys(tx)
+		return err
+	})
+	if err != nil {
 		_ = db.Close() // the init error is the one worth reporting
 		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if rekeyed > 0 {
+		opts.Logger.Info("store upgraded: plan records re-keyed", "path", path, "plans", rekeyed)
 	}
 	opts.Logger.Debug("store opened", "path", path)
 	return &Store{db: db, path: path}, nil
 }
 
-// initBuckets creates the top-level buckets and checks the schema version.
+// initBuckets creates the buckets and checks the schema version. A new file needs no re-keying.
 func initBuckets(tx *bolt.Tx) error {
 	for _, name := range [][]byte{bucketMeta, bucketStacks, bucketRuns, bucketInFlight, bucketOutbox, bucketKV} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
+	kv := tx.Bucket(bucketKV)
+	for _, name := range [][]byte{bucketPlans, bucketPulls, bucketMerges} {
+		if _, err := kv.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket kv/%s: %w", name, err)
+		}
+	}
 	meta := tx.Bucket(bucketMeta)
 	raw := meta.Get(keySchema)
 	if raw == nil {
+		if err := meta.Put(keyPlanKeys, []byte(planKeysVersion)); err != nil {
+			return err
+		}
 		return meta.Put(keySchema, []byte(strconv.Itoa(schemaVersion)))
 	}
 	v, err := strconv.Atoi(string(raw))
@@ -121,6 +153,20 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Ping reads the schema version: it fails once the store is closed.
+func (s *Store) Ping(ctx context.Context) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keySchema) == nil {
+			return errors.New("no schema version")
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ping store %s: %w", s.path, err)
 	}
 	return nil
 }

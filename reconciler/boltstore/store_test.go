@@ -111,8 +111,6 @@ func TestRejectsEmptyNames(t *testing.T) {
 		{"stack without name", func() error { return s.PutStack(ctx, reconciler.StackState{}) }},
 		{"run without id", func() error { return s.StartRun(ctx, reconciler.RunRecord{Stack: "net"}) }},
 		{"finish without stack", func() error { return s.FinishRun(ctx, reconciler.RunRecord{ID: "a"}) }},
-		{"value without bucket", func() error { return s.Put(ctx, "", "k", nil) }},
-		{"value without key", func() error { return s.Put(ctx, "b", "", nil) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

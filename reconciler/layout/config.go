@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/trueup/trueup/reconciler"
 )
 
 // ConfigFile is the repository file that lists the stacks explicitly.
@@ -48,8 +50,32 @@ type awsEntry struct {
 }
 
 type onApplyEntry struct {
-	ECSRedeploy *ECSRedeploy `yaml:"ecs_redeploy"`
-	Webhook     *Webhook     `yaml:"webhook"`
+	ECSRedeploy *ecsRedeployEntry `yaml:"ecs_redeploy"`
+	Webhook     *webhookEntry     `yaml:"webhook"`
+}
+
+// ecsRedeployEntry forces a new deployment of one ECS service.
+type ecsRedeployEntry struct {
+	Cluster string `yaml:"cluster"`
+	Service string `yaml:"service"`
+}
+
+// webhookEntry is called after an apply; its URL is read from the environment variable URLEnv
+// (URLs often carry secrets, so they stay out of the repository).
+type webhookEntry struct {
+	URLEnv string `yaml:"url_env"`
+}
+
+// hooks is the entry as the stack's reconciler.OnApply; nil fields stay nil.
+func (e *onApplyEntry) hooks() reconciler.OnApply {
+	var o reconciler.OnApply
+	if e.ECSRedeploy != nil {
+		o.ECSRedeploy = &reconciler.ECSRedeploy{Cluster: e.ECSRedeploy.Cluster, Service: e.ECSRedeploy.Service}
+	}
+	if e.Webhook != nil {
+		o.Webhook = &reconciler.WebhookHook{URLEnv: e.Webhook.URLEnv}
+	}
+	return o
 }
 
 // parsedConfig is a decoded .trueup.yaml with the YAML tree kept for error positions.

@@ -75,6 +75,14 @@ stacks:
 		Drift: reconciler.DriftOverride{
 			Interval: &interval, Remediate: &remediate, AllowDestroy: &allowDestroy, MaxChanges: &maxChanges,
 		},
+		AWS: reconciler.StackAWS{
+			RoleARN: "arn:aws:iam::123:role/plan", BranchRoleARN: "arn:aws:iam::123:role/branch",
+			ApplyRoleARN: "arn:aws:iam::123:role/apply", ExternalID: "x", Region: "eu-west-1", SessionDuration: time.Hour,
+		},
+		OnApply: reconciler.OnApply{
+			ECSRedeploy: &reconciler.ECSRedeploy{Cluster: "c", Service: "s"},
+			Webhook:     &reconciler.WebhookHook{URLEnv: "DEPLOY_HOOK_URL"},
+		},
 	}, app)
 
 	staging, ok := l.Stack("stacks/app@staging")
@@ -93,24 +101,10 @@ stacks:
 	assert.Equal(t, "stacks/linked", linked.Dir, "a symlinked dir keeps its name")
 	assert.Equal(t, []string{"modules/a", "modules/b"}, linked.ModuleDirs, "modules resolve from the real dir")
 
-	a, ok := l.AWS("stacks/app")
-	require.True(t, ok)
-	assert.Equal(t, StackAWS{
-		RoleARN: "arn:aws:iam::123:role/plan", BranchRoleARN: "arn:aws:iam::123:role/branch",
-		ApplyRoleARN: "arn:aws:iam::123:role/apply", ExternalID: "x", Region: "eu-west-1", SessionDuration: time.Hour,
-	}, a)
-	a, ok = l.AWS("stacks/app@staging")
-	require.True(t, ok)
-	assert.Equal(t, StackAWS{BranchRoleARN: "arn:aws:iam::456:role/branch"}, a,
+	assert.Equal(t, reconciler.StackAWS{BranchRoleARN: "arn:aws:iam::456:role/branch"}, staging.AWS,
 		"branch_role_arn alone is neither role_arn nor apply_role_arn")
-	_, ok = l.AWS("stacks/db")
-	assert.False(t, ok)
-
-	o, ok := l.OnApply("stacks/app")
-	require.True(t, ok)
-	assert.Equal(t, OnApply{ECSRedeploy: &ECSRedeploy{Cluster: "c", Service: "s"}, Webhook: &Webhook{URLEnv: "DEPLOY_HOOK_URL"}}, o)
-	_, ok = l.OnApply("stacks/app@staging")
-	assert.False(t, ok)
+	assert.True(t, db.AWS.IsZero(), "no aws entry, no defaults")
+	assert.True(t, staging.OnApply.IsZero(), "no on_apply entry")
 
 	_, ok = l.Stack("modules/a")
 	assert.False(t, ok, "listed stacks only")

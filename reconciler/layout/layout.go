@@ -25,7 +25,8 @@ import (
 // Layout is the stacks of one revision of the repository. It is read-only once built and safe
 // for concurrent use; do not modify Stacks.
 type Layout struct {
-	// Stacks are sorted by Name, with ModuleDirs filled.
+	// Stacks are sorted by Name, with ModuleDirs filled, OnApply as .trueup.yaml sets it, and AWS
+	// as .trueup.yaml sets it merged with Options.AWSDefaults.
 	Stacks []reconciler.Stack
 	// Configured is true when .trueup.yaml listed the stacks, false when they were discovered.
 	Configured bool
@@ -34,20 +35,39 @@ type Layout struct {
 	// names a missing directory. Sorted.
 	Warnings []string
 
-	aws     map[string]StackAWS
-	onApply map[string]OnApply
-	byName  map[string]int
-	watch   []watchSet // parallel to Stacks
+	byName map[string]int
+	watch  []watchSet // parallel to Stacks
 	// roots maps each stack dir and module dir (as written and as resolved) to the stacks it
 	// belongs to. A changed path belongs to its nearest enclosing root.
 	roots map[string][]int
 }
 
-// Load reads the repository's stacks: from .trueup.yaml when present, else by discovery.
+// Options are what the daemon adds to what the repository says.
+type Options struct {
+	// AWSDefaults (trueup.yaml's aws: section) fill the aws settings a stack's .trueup.yaml entry
+	// leaves unset; a stack without an aws entry, or a discovered one, gets them as they are.
+	AWSDefaults reconciler.StackAWS
+}
+
+// Load is LoadWith without defaults: each stack's AWS is what .trueup.yaml says, zero when it says nothing.
+func Load(fsys fs.FS) (*Layout, error) { return LoadWith(fsys, Options{}) }
+
+// Loader is LoadWith as the reconciler's LayoutLoader.
+func Loader(opts Options) reconciler.LayoutLoader {
+	return func(fsys fs.FS) (*reconciler.Layout, error) {
+		l, err := LoadWith(fsys, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &reconciler.Layout{Stacks: slices.Clone(l.Stacks), Affects: l.AffectedStack, Warnings: l.Warnings}, nil
+	}
+}
+
+// LoadWith reads the repository's stacks: from .trueup.yaml when present, else by discovery.
 // A .trueup.yaml that does not decode or validate is an error listing every problem, each as
 // ".trueup.yaml:<line>: stacks[<i>].<key>: <problem>" (use errors.Join's Unwrap() []error to
 // print them one per line).
-func Load(fsys fs.FS) (*Layout, error) {
+func LoadWith(fsys fs.FS, opts Options) (*Layout, error) {
 	res := newResolver(fsys)
 	g := newGraph(fsys, res)
 	var (
@@ -86,6 +106,7 @@ func Load(fsys fs.FS) (*Layout, error) {
 	closures := map[string]modulePaths{}
 	for i := range stacks {
 		s := &stacks[i]
+		s.AWS = s.AWS.Merge(opts.AWSDefaults)
 		real := realDirs[s.Name]
 		mp, ok := closures[real]
 		if !ok {
@@ -103,11 +124,7 @@ func Load(fsys fs.FS) (*Layout, error) {
 		return nil, err
 	}
 	l.Warnings = g.sortedWarnings()
-	if configured != nil {
-		l.Configured = true
-		l.aws = configured.aws
-		l.onApply = configured.onApply
-	}
+	l.Configured = configured != nil
 	return l, nil
 }
 
@@ -186,18 +203,6 @@ func (l *Layout) Names() []string {
 		names[i] = s.Name
 	}
 	return names
-}
-
-// AWS returns the aws section of the named stack's .trueup.yaml entry, if it has one.
-func (l *Layout) AWS(name string) (StackAWS, bool) {
-	a, ok := l.aws[name]
-	return a, ok
-}
-
-// OnApply returns the on_apply section of the named stack's .trueup.yaml entry, if it has one.
-func (l *Layout) OnApply(name string) (OnApply, bool) {
-	o, ok := l.onApply[name]
-	return o, ok
 }
 
 // ModuleGraph maps each stack's name to the repository directories of the local modules it

@@ -13,44 +13,11 @@ import (
 	"github.com/trueup/trueup/reconciler"
 )
 
-// StackAWS is a stack's AWS access as .trueup.yaml states it; nothing here is checked against AWS.
-type StackAWS struct {
-	// RoleARN is assumed by plans and drift checks of the applied branch.
-	RoleARN string
-	// BranchRoleARN is assumed by plans of branch and pull request code; empty falls back to RoleARN.
-	BranchRoleARN string
-	// ApplyRoleARN is assumed by applies; empty falls back to RoleARN.
-	ApplyRoleARN string
-	ExternalID   string
-	Region       string
-	// SessionDuration is 0 when not set.
-	SessionDuration time.Duration
-}
-
-// OnApply is what to do after a successful apply of a stack; nil fields are not set.
-type OnApply struct {
-	ECSRedeploy *ECSRedeploy
-	Webhook     *Webhook
-}
-
-// ECSRedeploy forces a new deployment of one ECS service.
-type ECSRedeploy struct {
-	Cluster string `yaml:"cluster"`
-	Service string `yaml:"service"`
-}
-
-// Webhook is called after an apply; its URL is read from the environment variable URLEnv
-// (URLs often carry secrets, so they stay out of the repository).
-type Webhook struct {
-	URLEnv string `yaml:"url_env"`
-}
-
-// configured is the validated content of .trueup.yaml.
+// configured is the validated content of .trueup.yaml: stacks with their aws (not merged with any
+// defaults yet) and on_apply settings.
 type configured struct {
 	stacks  []reconciler.Stack
 	realDir map[string]string // stack name -> real directory (differs from Dir through a symlink)
-	aws     map[string]StackAWS
-	onApply map[string]OnApply
 }
 
 var workspaceName = regexp.MustCompile(`^[A-Za-z0-9_.~-]+$`)
@@ -72,7 +39,7 @@ func validate(p *parsedConfig, fsys fs.FS, res *resolver) (*configured, error) {
 	if len(p.cfg.Stacks) == 0 {
 		errs = append(errs, fmt.Errorf("%s: stacks: list at least one stack (or remove the file to discover stacks)", ConfigFile))
 	}
-	c := &configured{realDir: map[string]string{}, aws: map[string]StackAWS{}, onApply: map[string]OnApply{}}
+	c := &configured{realDir: map[string]string{}}
 	seen := map[string]int{}
 	for i, e := range p.cfg.Stacks {
 		n := len(errs)
@@ -112,7 +79,7 @@ func validate(p *parsedConfig, fsys fs.FS, res *resolver) (*configured, error) {
 			})
 		}
 		if e.AWS != nil {
-			a := StackAWS{
+			s.AWS = reconciler.StackAWS{
 				RoleARN: e.AWS.RoleARN, BranchRoleARN: e.AWS.BranchRoleARN, ApplyRoleARN: e.AWS.ApplyRoleARN,
 				ExternalID: e.AWS.ExternalID, Region: e.AWS.Region,
 			}
@@ -121,9 +88,8 @@ func validate(p *parsedConfig, fsys fs.FS, res *resolver) (*configured, error) {
 				if err != nil || d <= 0 {
 					errf(i, "aws.session_duration", p.line(i, "aws", "session_duration"), "%q is not a positive duration like 1h", e.AWS.SessionDuration)
 				}
-				a.SessionDuration = d
+				s.AWS.SessionDuration = d
 			}
-			c.aws[s.Name] = a
 		}
 		if e.OnApply != nil {
 			if r := e.OnApply.ECSRedeploy; r != nil && (r.Cluster == "" || r.Service == "") {
@@ -132,7 +98,7 @@ func validate(p *parsedConfig, fsys fs.FS, res *resolver) (*configured, error) {
 			if w := e.OnApply.Webhook; w != nil && w.URLEnv == "" {
 				errf(i, "on_apply.webhook.url_env", p.line(i, "on_apply", "webhook"), "required")
 			}
-			c.onApply[s.Name] = OnApply{ECSRedeploy: e.OnApply.ECSRedeploy, Webhook: e.OnApply.Webhook}
+			s.OnApply = e.OnApply.hooks()
 		}
 		if len(errs) == n {
 			c.stacks = append(c.stacks, s)

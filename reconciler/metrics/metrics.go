@@ -1,7 +1,8 @@
-// Package metrics exposes trueup to Prometheus. Events (runs, Terraform phases, polls, failed
-// notifications) are counted as they happen through the reconciler.Metrics port; the state of the
-// stacks (drift, held applies, queue depth, last poll) is read from a Source at scrape time, so it is
-// never stale and needs no bookkeeping.
+// Package metrics exposes trueup to Prometheus in two halves. Metrics, made by New before the
+// reconciler, is the reconciler.Metrics port: events (runs, Terraform phases, polls, failed
+// notifications) are counted as they happen. Handler, given the reconciler once it exists as a
+// Source, serves those series and the state of the stacks (drift, held applies, queue depth, last
+// poll), read from the Source at scrape time, so it is never stale and needs no bookkeeping.
 package metrics
 
 import (
@@ -33,11 +34,10 @@ var terraformBuckets = []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120,
 // A poll lists refs and fetches: usually well under a second, seconds on a slow remote.
 var pollBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}
 
-// Metrics implements reconciler.Metrics over Prometheus collectors. It is safe for concurrent use and
-// its methods never block.
+// Metrics implements reconciler.Metrics over Prometheus collectors: what the reconciler observes.
+// It is safe for concurrent use and its methods never block.
 type Metrics struct {
 	gatherer     prometheus.Gatherer
-	state        *stateCollector
 	runs         *prometheus.CounterVec
 	planTime     prometheus.Histogram
 	applyTime    prometheus.Histogram
@@ -48,11 +48,11 @@ type Metrics struct {
 
 var _ reconciler.Metrics = (*Metrics)(nil)
 
-// New registers trueup's series, and the Go and process collectors when reg has none yet, in reg and
-// returns the Metrics. A nil reg means a new registry. Handler serves reg when it is also a
+// New registers trueup's event series, and the Go and process collectors when reg has none yet, in
+// reg and returns the Metrics. A nil reg means a new registry. Handler serves reg when it is also a
 // prometheus.Gatherer (a *prometheus.Registry is), else prometheus.DefaultGatherer. Like
 // prometheus.MustRegister, New panics when trueup's series are already registered in reg.
-func New(reg prometheus.Registerer, src Source) *Metrics {
+func New(reg prometheus.Registerer) *Metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -62,7 +62,6 @@ func New(reg prometheus.Registerer, src Source) *Metrics {
 	}
 	m := &Metrics{
 		gatherer: gatherer,
-		state:    newStateCollector(src),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trueup_runs_total",
 			Help: "Finished runs by stack, kind (apply, plan, drift) and result (succeeded, no_changes, failed, held, interrupted).",
@@ -130,13 +129,13 @@ func (m *Metrics) Polled(d time.Duration, err error) {
 // DeliveryFailed counts a failed notification delivery attempt.
 func (m *Metrics) DeliveryFailed() { m.deliveryFail.Inc() }
 
-// Handler serves the registry and the stack gauges in the Prometheus exposition format. The stack
-// gauges are collected for each scrape with the scrape's context, so a scraper that gives up also
-// stops the store read. When the Source fails, the other series are still served.
-func (m *Metrics) Handler() http.Handler {
+// Handler serves the registry and the stack gauges read from src in the Prometheus exposition
+// format. The stack gauges are collected for each scrape with the scrape's context, so a scraper
+// that gives up also stops the store read. When src fails, the other series are still served.
+func (m *Metrics) Handler(src Source) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scrape := prometheus.NewRegistry()
-		scrape.MustRegister(m.state.with(r.Context()))
+		scrape.MustRegister(&stateCollector{src: src, ctx: r.Context()})
 		promhttp.HandlerFor(prometheus.Gatherers{m.gatherer, scrape}, promhttp.HandlerOpts{
 			ErrorHandling: promhttp.ContinueOnError,
 		}).ServeHTTP(w, r)

@@ -51,10 +51,10 @@ func (f *fakeSource) QueueLen() int {
 
 // scrape fetches the handler's exposition and returns each sample line's value by its series,
 // e.g. `trueup_stack_drifted{stack="app"}`, and the body.
-func scrape(t *testing.T, m *Metrics) (map[string]float64, string) {
+func scrape(t *testing.T, h http.Handler) (map[string]float64, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	samples := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(rec.Body.String()))
@@ -73,9 +73,9 @@ func scrape(t *testing.T, m *Metrics) (map[string]float64, string) {
 }
 
 func TestEverySeriesIsExposed(t *testing.T) {
-	m := New(prometheus.NewRegistry(), &fakeSource{})
+	m := New(prometheus.NewRegistry())
 	m.RunFinished(reconciler.RunRecord{Stack: "app", Kind: reconciler.RunApply, Result: reconciler.ResultSucceeded})
-	_, body := scrape(t, m)
+	_, body := scrape(t, m.Handler(&fakeSource{}))
 	for _, want := range []string{
 		"# TYPE trueup_runs_total counter",
 		"# TYPE trueup_terraform_plan_duration_seconds histogram",
@@ -94,8 +94,9 @@ func TestEverySeriesIsExposed(t *testing.T) {
 }
 
 func TestEventsMoveTheirSeries(t *testing.T) {
-	m := New(prometheus.NewRegistry(), &fakeSource{})
-	before, _ := scrape(t, m)
+	m := New(prometheus.NewRegistry())
+	h := m.Handler(&fakeSource{})
+	before, _ := scrape(t, h)
 	assert.Zero(t, before["trueup_git_poll_failures_total"])
 	assert.Zero(t, before["trueup_terraform_plan_duration_seconds_count"])
 
@@ -110,7 +111,7 @@ func TestEventsMoveTheirSeries(t *testing.T) {
 	m.Polled(2*time.Second, errors.New("connection refused"))
 	m.DeliveryFailed()
 
-	after, _ := scrape(t, m)
+	after, _ := scrape(t, h)
 	assert.Equal(t, 2.0, after[`trueup_runs_total{kind="apply",result="failed",stack="stacks/app"}`])
 	assert.Equal(t, 1.0, after[`trueup_runs_total{kind="drift",result="no_changes",stack="stacks/app"}`])
 	assert.Equal(t, 2.0, after["trueup_terraform_plan_duration_seconds_count"])
@@ -142,8 +143,8 @@ func TestStackStateIsReadAtScrapeTime(t *testing.T) {
 		HealthFunc:   func() reconciler.Health { return reconciler.Health{LastPoll: lastPoll} },
 		QueueLenFunc: func() int { return queue },
 	}
-	m := New(prometheus.NewRegistry(), src)
-	got, _ := scrape(t, m)
+	h := New(prometheus.NewRegistry()).Handler(src)
+	got, _ := scrape(t, h)
 
 	want := map[string]float64{
 		`trueup_stack_drifted{stack="network"}`:             1,
@@ -169,14 +170,14 @@ func TestStackStateIsReadAtScrapeTime(t *testing.T) {
 
 	// The next scrape sees the new state.
 	stacks[1].Held, queue = nil, 0
-	got, _ = scrape(t, m)
+	got, _ = scrape(t, h)
 	assert.Equal(t, 0.0, got[`trueup_stack_held{stack="stacks/app"}`])
 	assert.Equal(t, 0.0, got[`trueup_held_applies`])
 	assert.Equal(t, 0.0, got[`trueup_queue_depth`])
 }
 
 func TestNeverPolledIsZero(t *testing.T) {
-	got, _ := scrape(t, New(prometheus.NewRegistry(), &fakeSource{}))
+	got, _ := scrape(t, New(prometheus.NewRegistry()).Handler(&fakeSource{}))
 	assert.Contains(t, got, "trueup_last_successful_poll_timestamp_seconds")
 	assert.Zero(t, got["trueup_last_successful_poll_timestamp_seconds"])
 }
@@ -186,9 +187,9 @@ func TestSourceErrorKeepsTheOtherSeries(t *testing.T) {
 		StacksFunc:   func(context.Context) ([]reconciler.StackStatus, error) { return nil, errors.New("store closed") },
 		QueueLenFunc: func() int { return 2 },
 	}
-	m := New(prometheus.NewRegistry(), src)
+	m := New(prometheus.NewRegistry())
 	m.DeliveryFailed()
-	got, _ := scrape(t, m)
+	got, _ := scrape(t, m.Handler(src))
 	assert.Equal(t, 2.0, got["trueup_queue_depth"])
 	assert.Equal(t, 1.0, got["trueup_notification_failures_total"])
 	assert.NotContains(t, got, "trueup_held_applies")
@@ -202,25 +203,25 @@ func TestStacksAreReadWithTheScrapeContext(t *testing.T) {
 		seen = ctx.Value(ctxKey{})
 		return nil, nil
 	}}
-	m := New(prometheus.NewRegistry(), src)
+	m := New(prometheus.NewRegistry())
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req = req.WithContext(context.WithValue(req.Context(), ctxKey{}, "scrape-1"))
-	m.Handler().ServeHTTP(httptest.NewRecorder(), req)
+	m.Handler(src).ServeHTTP(httptest.NewRecorder(), req)
 	assert.Equal(t, "scrape-1", seen)
 }
 
 func TestNewToleratesRegisteredGoCollectors(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := New(reg, &fakeSource{})
-	got, _ := scrape(t, m)
+	m := New(reg)
+	got, _ := scrape(t, m.Handler(&fakeSource{}))
 	assert.Contains(t, got, "go_goroutines")
-	assert.Panics(t, func() { New(reg, &fakeSource{}) }, "trueup's own series cannot be registered twice")
+	assert.Panics(t, func() { New(reg) }, "trueup's own series cannot be registered twice")
 }
 
 func TestRegistryIsGathered(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(reg, &fakeSource{})
+	m := New(reg)
 	m.Polled(time.Second, errors.New("timeout"))
 	families, err := reg.Gather()
 	require.NoError(t, err)
@@ -230,4 +231,17 @@ func TestRegistryIsGathered(t *testing.T) {
 	}
 	assert.Contains(t, names, "trueup_git_poll_failures_total")
 	assert.NotContains(t, names, "trueup_queue_depth", "stack state is collected by Handler per scrape")
+}
+
+// The reconciler observes through Metrics before the Source (the reconciler itself) exists; the
+// handler built afterwards serves what was counted and the Source's state.
+func TestEventsCountedBeforeTheSourceAreServed(t *testing.T) {
+	m := New(prometheus.NewRegistry())
+	m.RunFinished(reconciler.RunRecord{Stack: "app", Kind: reconciler.RunPlan, Result: reconciler.ResultSucceeded})
+	m.Polled(time.Second, nil)
+
+	got, _ := scrape(t, m.Handler(&fakeSource{QueueLenFunc: func() int { return 4 }}))
+	assert.Equal(t, 1.0, got[`trueup_runs_total{kind="plan",result="succeeded",stack="app"}`])
+	assert.Equal(t, 1.0, got["trueup_git_poll_duration_seconds_count"])
+	assert.Equal(t, 4.0, got["trueup_queue_depth"])
 }

@@ -24,17 +24,11 @@ var (
 		"Unix time of the last successful poll of the git remote; 0 before the first.", nil, nil)
 )
 
-// stateCollector reads the stacks' current state from a Source when collected.
+// stateCollector reads the stacks' current state from a Source when collected, for one scrape:
+// ctx is the scrape's.
 type stateCollector struct {
 	src Source
 	ctx context.Context
-}
-
-func newStateCollector(src Source) *stateCollector { return &stateCollector{src: src} }
-
-// with returns a collector bound to one scrape's context.
-func (c *stateCollector) with(ctx context.Context) *stateCollector {
-	return &stateCollector{src: c.src, ctx: ctx}
 }
 
 // Describe implements prometheus.Collector.

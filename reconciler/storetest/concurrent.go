@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trueup/trueup/reconciler"
 )
 
 // testConcurrent runs many writers and readers at once (run it under -race) and checks nothing was lost.
@@ -35,9 +37,15 @@ func testConcurrent(t *testing.T, open Opener) {
 					seqs = append(seqs, seq)
 					mu.Unlock()
 				}
-				assert.NoError(t, s.Put(ctx, "shared", name, []byte(name)))
+				target := fmt.Sprintf("w%02d", w)
+				assert.NoError(t, s.PutBranchPlan(ctx, fullPlan(target, name, i)))
+				assert.NoError(t, s.PutBranchPlan(ctx, fullPlan("doomed", name, i)))
+				assert.NoError(t, s.PutPull(ctx, fullPull(w*each+i+1)))
+				assert.NoError(t, s.RecordMerge(ctx, reconciler.Revision(name), w*each+i+1))
 				// Readers run alongside the writers.
 				_, err = s.Stacks(ctx)
+				assert.NoError(t, err)
+				_, err = s.BranchPlans(ctx, target)
 				assert.NoError(t, err)
 				_, err = s.Outbox(ctx, 5)
 				assert.NoError(t, err)
@@ -63,7 +71,38 @@ func testConcurrent(t *testing.T, open Opener) {
 	assert.Len(t, slices.Compact(slices.Clone(seqs)), workers*each, "sequence numbers are unique")
 	assert.Equal(t, seqs, eventSeqs(events), "outbox holds every event in sequence order")
 
-	values, err := s.List(ctx, "shared")
+	for w := range workers {
+		plans, err := s.BranchPlans(ctx, fmt.Sprintf("w%02d", w))
+		require.NoError(t, err)
+		assert.Len(t, plans, each, "worker %d's plans", w)
+	}
+	pulls, err := s.Pulls(ctx)
 	require.NoError(t, err)
-	assert.Len(t, values, workers*each)
+	assert.Len(t, pulls, workers*each)
+	n, err := s.MergeOf(ctx, "w03-04")
+	require.NoError(t, err)
+	assert.Equal(t, 3*each+4+1, n)
+	testConcurrentDelete(t, s, workers, each)
+}
+
+// testConcurrentDelete deletes the "doomed" target while every worker's target gets one more plan:
+// the deletion takes the doomed plans only.
+func testConcurrentDelete(t *testing.T, s reconciler.Store, workers, each int) {
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	wg.Go(func() { assert.NoError(t, s.DeleteBranchPlans(ctx, "doomed")) })
+	for w := range workers {
+		wg.Go(func() {
+			assert.NoError(t, s.PutBranchPlan(ctx, fullPlan(fmt.Sprintf("w%02d", w), "late", 1)))
+		})
+	}
+	wg.Wait()
+	doomed, err := s.BranchPlans(ctx, "doomed")
+	require.NoError(t, err)
+	assert.Empty(t, doomed)
+	for w := range workers {
+		plans, err := s.BranchPlans(ctx, fmt.Sprintf("w%02d", w))
+		require.NoError(t, err)
+		assert.Len(t, plans, each+1, "worker %d's plans", w)
+	}
 }

@@ -21,7 +21,14 @@ func testReopen(t *testing.T, open Opener) {
 	require.NoError(t, s.FinishRun(ctx, fullRun("done", "net", 1)))
 	seq, err := s.Enqueue(ctx, fullEvent("net", 1))
 	require.NoError(t, err)
-	require.NoError(t, s.Put(ctx, "cursors", "main", []byte("abc")))
+	require.NoError(t, s.PutBranchPlan(ctx, fullPlan("pr:1", "net", 1)))
+	require.NoError(t, s.PutBranchPlan(ctx, fullPlan("pr:1", "web", 2)))
+	require.NoError(t, s.PutBranchPlan(ctx, fullPlan("gone", "net", 3)))
+	require.NoError(t, s.DeleteBranchPlans(ctx, "gone"))
+	require.NoError(t, s.PutPull(ctx, fullPull(1)))
+	require.NoError(t, s.PutPull(ctx, fullPull(2)))
+	require.NoError(t, s.DeletePull(ctx, 2))
+	require.NoError(t, s.RecordMerge(ctx, "m1", 1))
 
 	s = sess.reopen()
 	st, err := s.Stack(ctx, "net")
@@ -38,15 +45,29 @@ func testReopen(t *testing.T, open Opener) {
 	want := fullEvent("net", 1)
 	want.Seq = seq
 	assert.Equal(t, []reconciler.Event{want}, events)
-	v, err := s.Get(ctx, "cursors", "main")
+	plans, err := s.BranchPlans(ctx, "pr:1")
 	require.NoError(t, err)
-	assert.Equal(t, []byte("abc"), v)
+	assert.Equal(t, []reconciler.BranchPlan{fullPlan("pr:1", "net", 1), fullPlan("pr:1", "web", 2)}, plans)
+	plans, err = s.BranchPlans(ctx, "gone")
+	require.NoError(t, err)
+	assert.Empty(t, plans, "a deletion is durable too")
+	pulls, err := s.Pulls(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []reconciler.PullRequest{fullPull(1)}, pulls)
+	n, err := s.MergeOf(ctx, "m1")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	require.NoError(t, s.Ping(ctx))
 }
 
 // testCanceled checks that every method refuses a canceled context, and that a refused write did not happen.
 func testCanceled(t *testing.T, open Opener) {
 	s := newSession(t, open).store
-	ctx, cancel := context.WithCancel(t.Context())
+	bg := t.Context()
+	// Records a canceled delete must leave in place.
+	require.NoError(t, s.PutBranchPlan(bg, fullPlan("keep", "net", 1)))
+	require.NoError(t, s.PutPull(bg, fullPull(2)))
+	ctx, cancel := context.WithCancel(bg)
 	cancel()
 
 	calls := map[string]func() error{
@@ -60,16 +81,23 @@ func testCanceled(t *testing.T, open Opener) {
 		"Enqueue":   func() error { _, err := s.Enqueue(ctx, fullEvent("net", 1)); return err },
 		"Outbox":    func() error { _, err := s.Outbox(ctx, 1); return err },
 		"Ack":       func() error { return s.Ack(ctx, 1) },
-		"Get":       func() error { _, err := s.Get(ctx, "b", "k"); return err },
-		"Put":       func() error { return s.Put(ctx, "b", "k", []byte("v")) },
-		"Delete":    func() error { return s.Delete(ctx, "b", "k") },
-		"List":      func() error { _, err := s.List(ctx, "b"); return err },
+
+		"BranchPlan":        func() error { _, err := s.BranchPlan(ctx, "keep", "net"); return err },
+		"BranchPlans":       func() error { _, err := s.BranchPlans(ctx, "keep"); return err },
+		"PutBranchPlan":     func() error { return s.PutBranchPlan(ctx, fullPlan("main", "net", 1)) },
+		"DeleteBranchPlans": func() error { return s.DeleteBranchPlans(ctx, "keep") },
+		"PutPull":           func() error { return s.PutPull(ctx, fullPull(1)) },
+		"Pull":              func() error { _, err := s.Pull(ctx, 2); return err },
+		"Pulls":             func() error { _, err := s.Pulls(ctx); return err },
+		"DeletePull":        func() error { return s.DeletePull(ctx, 2) },
+		"RecordMerge":       func() error { return s.RecordMerge(ctx, "m1", 1) },
+		"MergeOf":           func() error { _, err := s.MergeOf(ctx, "m1"); return err },
+		"Ping":              func() error { return s.Ping(ctx) },
 	}
 	for name, call := range calls {
 		assert.ErrorIs(t, call(), context.Canceled, name)
 	}
 
-	bg := t.Context()
 	_, err := s.Stack(bg, "net")
 	assert.ErrorIs(t, err, reconciler.ErrNotFound, "canceled PutStack wrote nothing")
 	inflight, err := s.InFlight(bg)
@@ -81,6 +109,15 @@ func testCanceled(t *testing.T, open Opener) {
 	events, err := s.Outbox(bg, 10)
 	require.NoError(t, err)
 	assert.Empty(t, events, "canceled Enqueue wrote nothing")
-	_, err = s.Get(bg, "b", "k")
-	assert.ErrorIs(t, err, reconciler.ErrNotFound, "canceled Put wrote nothing")
+	_, err = s.BranchPlan(bg, "main", "net")
+	assert.ErrorIs(t, err, reconciler.ErrNotFound, "canceled PutBranchPlan wrote nothing")
+	_, err = s.Pull(bg, 1)
+	assert.ErrorIs(t, err, reconciler.ErrNotFound, "canceled PutPull wrote nothing")
+	_, err = s.MergeOf(bg, "m1")
+	assert.ErrorIs(t, err, reconciler.ErrNotFound, "canceled RecordMerge wrote nothing")
+	kept, err := s.BranchPlans(bg, "keep")
+	require.NoError(t, err)
+	assert.Equal(t, []reconciler.BranchPlan{fullPlan("keep", "net", 1)}, kept, "canceled DeleteBranchPlans deleted nothing")
+	_, err = s.Pull(bg, 2)
+	assert.NoError(t, err, "canceled DeletePull deleted nothing")
 }

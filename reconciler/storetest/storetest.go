@@ -30,7 +30,11 @@ func TestStore(t *testing.T, open Opener) {
 	t.Run("stacks", func(t *testing.T) { testStacks(t, open) })
 	t.Run("runs", func(t *testing.T) { testRuns(t, open) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, open) })
-	t.Run("values", func(t *testing.T) { testValues(t, open) })
+	t.Run("plans", func(t *testing.T) { testPlans(t, open) })
+	t.Run("pulls", func(t *testing.T) { testPulls(t, open) })
+	t.Run("merges", func(t *testing.T) { testMerges(t, open) })
+	t.Run("kinds", func(t *testing.T) { testKinds(t, open) })
+	t.Run("ping", func(t *testing.T) { testPing(t, open) })
 	t.Run("reopen", func(t *testing.T) { testReopen(t, open) })
 	t.Run("canceled", func(t *testing.T) { testCanceled(t, open) })
 	t.Run("concurrent", func(t *testing.T) { testConcurrent(t, open) })
@@ -103,23 +107,27 @@ func fullStack(name string) reconciler.StackState {
 			Since:    at(4),
 		},
 		ApprovedRev: "4444444444444444444444444444444444444444",
+		Hook: &reconciler.HookResult{ // every field set, whatever they would mean together
+			Revision: "1111111111111111111111111111111111111111", Time: at(5), OK: true, Error: "hook: exit status 2",
+		},
 	}
 }
 
 // fullRun is a finished run with every field set, started n minutes after base.
 func fullRun(id, stack string, n int) reconciler.RunRecord {
 	return reconciler.RunRecord{
-		ID:       id,
-		Stack:    stack,
-		Branch:   "main",
-		Kind:     reconciler.RunApply,
-		Revision: "5555555555555555555555555555555555555555",
-		Started:  at(n),
-		Finished: at(n + 1),
-		Result:   reconciler.ResultFailed,
-		Error:    "apply: exit status 1",
-		Changes:  []reconciler.ResourceChange{{Address: "local_file.b", Action: "create"}},
-		Drift:    []reconciler.ResourceDrift{{Address: "local_file.c", Change: "deleted"}},
+		ID:        id,
+		Stack:     stack,
+		Branch:    "main",
+		Kind:      reconciler.RunApply,
+		Revision:  "5555555555555555555555555555555555555555",
+		Started:   at(n),
+		Finished:  at(n + 1),
+		Result:    reconciler.ResultFailed,
+		Error:     "apply: exit status 1",
+		Transient: true,
+		Changes:   []reconciler.ResourceChange{{Address: "local_file.b", Action: "create"}},
+		Drift:     []reconciler.ResourceDrift{{Address: "local_file.c", Change: "deleted"}},
 	}
 }
 
