@@ -31,6 +31,7 @@ func (r *Reconciler) scheduleDrift(ctx context.Context) {
 		return
 	}
 	now := r.opts.Now()
+	r.forgetRemovedStacks(layout)
 	for _, s := range layout.Stacks {
 		p := s.Drift.Apply(r.opts.Drift)
 		if p.Remediate == RemediateOff {
@@ -210,5 +211,20 @@ func driftSummary(kind EventKind, stack string, n int) string {
 		return stack + " drift changed: now " + resources
 	default:
 		return stack + " has drifted from git: " + resources
+	}
+}
+
+// forgetRemovedStacks drops the drift schedule of stacks that are no longer in main's layout.
+func (r *Reconciler) forgetRemovedStacks(layout *Layout) {
+	in := make(map[string]bool, len(layout.Stacks))
+	for _, s := range layout.Stacks {
+		in[s.Name] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name := range r.driftNext {
+		if !in[name] {
+			delete(r.driftNext, name)
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -206,13 +205,12 @@ func (r *Reconciler) pullClosed(ctx context.Context, pr PullRequest) {
 func (r *Reconciler) dropTarget(ctx context.Context, name string, dropPlans bool) {
 	r.mu.Lock()
 	delete(r.targets, name)
+	delete(r.targetLayouts, name)
 	r.mu.Unlock()
 	r.removeWorkdirs(name)
 	// The plan records of a pull request are rewritten under its lock, so that stripping them here
 	// cannot undo an apply result that recordMergeResult is writing at the same time.
-	lock := r.targetLock(name)
-	lock.Lock()
-	defer lock.Unlock()
+	defer r.publishLocks.lock(name)()
 	if dropPlans {
 		if err := r.store.DeleteBranchPlans(ctx, name); err != nil {
 			r.log.Error("delete plans", "target", name, "err", err)
@@ -422,9 +420,7 @@ func (r *Reconciler) publish(ctx context.Context, name string) {
 	if !ok || t.Pull == nil {
 		return
 	}
-	lock := r.targetLock(name)
-	lock.Lock()
-	defer lock.Unlock()
+	defer r.publishLocks.lock(name)()
 	report := PullReport{Number: t.Pull.Number, Head: t.Head}
 	switch {
 	case t.Pull.Fork && !r.opts.AllowForks:
@@ -443,18 +439,6 @@ func (r *Reconciler) publish(ctx context.Context, name string) {
 		report.Stacks = append(report.Stacks, p.Report())
 	}
 	r.comment(ctx, report)
-}
-
-// targetLock serialises the comment and the plan-record rewrites of one branch or pull request.
-func (r *Reconciler) targetLock(name string) *sync.Mutex {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	lock := r.publishLocks[name]
-	if lock == nil {
-		lock = &sync.Mutex{}
-		r.publishLocks[name] = lock
-	}
-	return lock
 }
 
 func (r *Reconciler) comment(ctx context.Context, report PullReport) {
@@ -494,9 +478,7 @@ func (r *Reconciler) recordMergeResult(ctx context.Context, pr int, stack string
 	if r.opts.Forge == nil {
 		return
 	}
-	lock := r.targetLock(pullTarget(pr))
-	lock.Lock()
-	defer lock.Unlock()
+	defer r.publishLocks.lock(pullTarget(pr))()
 	p, err := r.store.BranchPlan(ctx, pullTarget(pr), stack)
 	if err != nil {
 		p = BranchPlan{Target: pullTarget(pr), Stack: stack, Revision: run.Revision, Result: ResultRunning, Time: run.Started}

@@ -110,9 +110,10 @@ type Reconciler struct {
 	changed       map[[2]Revision][]string
 	targets       map[string]*target
 	targetLayouts map[string]*Layout
-	publishLocks  map[string]*sync.Mutex
-	poke          chan struct{}
-	outboxWake    chan struct{}
+	// publishLocks serialise the comment and the plan-record rewrites of one branch or pull request.
+	publishLocks keyedLocks
+	poke         chan struct{}
+	outboxWake   chan struct{}
 	// legacyState is true from the start of a data dir upgrade until main's stacks are known and
 	// their old state directories moved.
 	legacyState atomic.Bool
@@ -169,7 +170,6 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 		changed:       map[[2]Revision][]string{},
 		targets:       map[string]*target{},
 		targetLayouts: map[string]*Layout{},
-		publishLocks:  map[string]*sync.Mutex{},
 		poke:          make(chan struct{}, 1),
 		outboxWake:    make(chan struct{}, 1),
 	}, nil
