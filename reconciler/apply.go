@@ -12,9 +12,8 @@ import (
 func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 	r.mu.Lock()
 	head, layout := r.head, r.layout
-	driftDue := r.driftDue[k.Stack]
-	forced := r.forced[k.Stack]
-	delete(r.forced, k.Stack)
+	driftDue := r.drift.isDue(k.Stack)
+	forced := r.drift.takeForced(k.Stack)
 	r.mu.Unlock()
 	if head == "" || layout == nil {
 		return
@@ -58,7 +57,7 @@ func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 	case StepNone:
 		if driftDue && st.SyncedRev != head {
 			// The pending apply converges the stack; the drift check waits for the next interval.
-			r.clearDriftDue(k.Stack)
+			r.drift.clearDue(k.Stack)
 		}
 	case StepRemove:
 		st.Removed = true
@@ -73,7 +72,7 @@ func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 	case StepRetryLater:
 		r.queue.AddAfter(k, d.At.Sub(r.opts.Now()))
 	case StepApply:
-		r.clearDriftDue(k.Stack)
+		r.drift.clearDue(k.Stack)
 		r.applyHead(ctx, stack, st, head)
 	case StepDriftCheck:
 		r.driftCheck(ctx, stack, st, head, policy)
@@ -165,18 +164,6 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 	}
 }
 
-// apply applies exactly plan with apply credentials (never given to plans).
-func (r *Reconciler) apply(ctx context.Context, spec RunSpec, plan *Plan, pr int) error {
-	spec, err := r.withCredentials(ctx, spec, PurposeApply, r.opts.Branch, pr)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	_, err = r.runner.Apply(ctx, spec, plan)
-	r.opts.Metrics.TerraformDuration("apply", time.Since(start))
-	return r.redactErr(err)
-}
-
 // runHooks runs the stack's on_apply hooks and records the result. A failure is alerted; the apply stands.
 func (r *Reconciler) runHooks(ctx context.Context, stack Stack, head Revision, plan *Plan) {
 	err := r.opts.Hooks.AfterApply(ctx, stack, head, plan.Summary())
@@ -240,93 +227,6 @@ func retryDelay(kind ErrorKind, failures int) time.Duration {
 		return min(10*time.Second*time.Duration(failures), 2*time.Minute)
 	}
 	return Backoff(failures)
-}
-
-// withCredentials returns spec with the cloud credentials for purpose, and nothing else, in its Env.
-// branch is where the run's code comes from; spec.Untrusted says whether it is trusted.
-func (r *Reconciler) withCredentials(ctx context.Context, spec RunSpec, purpose RunPurpose, branch string, pr int) (RunSpec, error) {
-	spec.Env = nil
-	if r.opts.Credentials == nil {
-		return spec, nil
-	}
-	env, err := r.opts.Credentials.Env(ctx, CredentialRequest{
-		Stack: spec.Stack, Revision: spec.Revision, Purpose: purpose, Branch: branch, Untrusted: spec.Untrusted, PullRequest: pr,
-	})
-	if err != nil {
-		kind := KindOf(err)
-		if ctx.Err() != nil {
-			kind = KindCanceled
-		}
-		return spec, r.redactErr(Errorf(kind, "credentials for "+string(purpose), err))
-	}
-	spec.Env = env
-	return spec, nil
-}
-
-// plan checks out spec.Revision of the applied branch and plans it with read-only credentials.
-func (r *Reconciler) plan(ctx context.Context, spec RunSpec, purpose RunPurpose) (*Plan, error) {
-	return r.planFor(ctx, spec, purpose, r.opts.Branch, 0)
-}
-
-// planFor checks out spec.Revision and plans it. What Terraform returns is redacted here, before
-// anything records, logs or shows it.
-func (r *Reconciler) planFor(ctx context.Context, spec RunSpec, purpose RunPurpose, branch string, pr int) (*Plan, error) {
-	spec, err := r.withCredentials(ctx, spec, purpose, branch, pr)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.src.Checkout(ctx, spec.Revision, spec.Workdir); err != nil {
-		kind := KindFailed
-		if ctx.Err() != nil {
-			kind = KindCanceled
-		}
-		return nil, Errorf(kind, "checkout "+spec.Revision.Short(), err)
-	}
-	start := time.Now()
-	plan, err := r.runner.Plan(ctx, spec)
-	r.opts.Metrics.TerraformDuration("plan", time.Since(start))
-	if err != nil {
-		return nil, r.redactErr(err)
-	}
-	r.redactPlan(plan)
-	return plan, nil
-}
-
-func (r *Reconciler) startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) RunRecord {
-	now := r.opts.Now()
-	run := RunRecord{ID: newRunID(now), Stack: stack, Branch: branch, Kind: kind, Revision: rev, Started: now, Result: ResultRunning}
-	if err := r.store.StartRun(ctx, run); err != nil {
-		r.log.Error("record run start", "stack", stack, "err", err)
-	}
-	return run
-}
-
-func (r *Reconciler) finishRun(ctx context.Context, run RunRecord) {
-	r.opts.Metrics.RunFinished(run)
-	if err := r.store.FinishRun(context.WithoutCancel(ctx), run); err != nil {
-		r.log.Error("record run end", "stack", run.Stack, "err", err)
-	}
-}
-
-// save writes the stack's state and queues its events. Writes use a context that outlives shutdown,
-// so a run that finished is recorded even while trueup stops.
-func (r *Reconciler) save(ctx context.Context, st StackState, events ...Event) {
-	ctx = context.WithoutCancel(ctx)
-	durable := events
-	if r.opts.Alerts == nil {
-		durable = nil
-	}
-	if err := r.store.PutStack(ctx, st, durable...); err != nil {
-		r.log.Error("save stack state", "stack", st.Name, "err", err)
-		return
-	}
-	r.announce(ctx, events, len(durable) > 0)
-}
-
-func (r *Reconciler) clearDriftDue(stack string) {
-	r.mu.Lock()
-	delete(r.driftDue, stack)
-	r.mu.Unlock()
 }
 
 // recoverInterrupted reports runs that were in flight when trueup last stopped, and queues their stacks.

@@ -123,9 +123,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string) error {
 	if !inLayout {
 		return fmt.Errorf("stack %q is not in the repository at main's head: %w", name, ErrNotFound)
 	}
-	r.mu.Lock()
-	r.forced[name] = true
-	r.mu.Unlock()
+	r.drift.force(name)
 	r.RequestDriftCheck(name)
 	return nil
 }

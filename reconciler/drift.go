@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 )
 
@@ -38,19 +37,7 @@ func (r *Reconciler) scheduleDrift(ctx context.Context) {
 			continue
 		}
 		k := Key{Stack: s.Name, Branch: r.opts.Branch}
-		r.mu.Lock()
-		next, ok := r.driftNext[s.Name]
-		if !ok {
-			// Spread the first checks over one interval so stacks do not all run at once.
-			next = now.Add(time.Duration(rand.Int64N(int64(p.Interval))))
-			r.driftNext[s.Name] = next
-		}
-		due := !now.Before(next)
-		if due {
-			r.driftNext[s.Name] = now.Add(jitter(p.Interval))
-		}
-		r.mu.Unlock()
-		if !due || r.queue.Processing(k) || r.queue.Pending(k) {
+		if !r.drift.tick(s.Name, p.Interval, now) || r.queue.Processing(k) || r.queue.Pending(k) {
 			continue
 		}
 		st, err := r.store.Stack(ctx, s.Name)
@@ -63,22 +50,8 @@ func (r *Reconciler) scheduleDrift(ctx context.Context) {
 
 // RequestDriftCheck asks for a drift check of one stack on main as soon as a worker is free.
 func (r *Reconciler) RequestDriftCheck(stack string) {
-	r.mu.Lock()
-	r.driftDue[stack] = true
-	r.mu.Unlock()
+	r.drift.markDue(stack)
 	r.queue.Add(Key{Stack: stack, Branch: r.opts.Branch})
-}
-
-// jitter returns d ± 10%.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return d
-	}
-	spread := int64(d) / 5
-	if spread == 0 {
-		return d
-	}
-	return d - time.Duration(spread/2) + time.Duration(rand.Int64N(spread))
 }
 
 // driftCheck plans the stack at its applied revision and, by policy, corrects, holds or alerts.
@@ -106,7 +79,7 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 		r.save(ctx, st)
 		return
 	}
-	r.clearDriftDue(stack.Name)
+	r.drift.clearDue(stack.Name)
 	v := JudgeDrift(p, plan, st.Drift)
 	if v.Next.Drifted && v.Next.Since.IsZero() {
 		v.Next.Since = now
@@ -191,9 +164,7 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 }
 
 func (r *Reconciler) retryDrift(stack string, after time.Duration) {
-	r.mu.Lock()
-	r.driftDue[stack] = true
-	r.mu.Unlock()
+	r.drift.markDue(stack)
 	r.queue.AddAfter(Key{Stack: stack, Branch: r.opts.Branch}, after)
 }
 
@@ -220,11 +191,5 @@ func (r *Reconciler) forgetRemovedStacks(layout *Layout) {
 	for _, s := range layout.Stacks {
 		in[s.Name] = true
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for name := range r.driftNext {
-		if !in[name] {
-			delete(r.driftNext, name)
-		}
-	}
+	r.drift.keepOnly(in)
 }

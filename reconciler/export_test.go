@@ -5,5 +5,5 @@ package reconciler
 func (r *Reconciler) LiveEntries() (targets, layouts, locks, driftNext int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.targets), len(r.targetLayouts), r.publishLocks.len(), len(r.driftNext)
+	return len(r.targets), len(r.targetLayouts), r.publishLocks.len(), r.drift.len()
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,9 +102,7 @@ type Reconciler struct {
 	layoutErr     error
 	lastPoll      time.Time
 	pollErr       error
-	driftDue      map[string]bool
-	forced        map[string]bool // a person asked to retry, even a failure at this revision
-	driftNext     map[string]time.Time
+	drift         *driftSchedule
 	changed       map[[2]Revision][]string
 	targets       map[string]*target
 	targetLayouts map[string]*Layout
@@ -164,9 +160,7 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 		store:         store,
 		log:           opts.Logger,
 		queue:         NewQueue[Key](),
-		driftDue:      map[string]bool{},
-		forced:        map[string]bool{},
-		driftNext:     map[string]time.Time{},
+		drift:         newDriftSchedule(),
 		changed:       map[[2]Revision][]string{},
 		targets:       map[string]*target{},
 		targetLayouts: map[string]*Layout{},
@@ -395,27 +389,4 @@ func (r *Reconciler) work(ctx context.Context) {
 		}
 		r.queue.Done(k)
 	}
-}
-
-// spec is where one stack on one branch or pull request (target) runs. Runs of any target but the
-// applied branch run untrusted code. Names are injective (Slug): two stacks or targets never share
-// a directory.
-func (r *Reconciler) spec(s Stack, rev Revision, target string) RunSpec {
-	return RunSpec{
-		Stack:     s,
-		Revision:  rev,
-		Workdir:   filepath.Join(r.opts.DataDir, "work", Slug(target), s.Slug()),
-		DataDir:   filepath.Join(r.opts.DataDir, "tfdata", Slug(target), s.Slug()),
-		StatePath: filepath.Join(r.stateDir(s.Name), "terraform.tfstate"),
-		Untrusted: target != r.opts.Branch,
-	}
-}
-
-// stateDir is where a stack without a backend keeps its state.
-func (r *Reconciler) stateDir(stack string) string {
-	return filepath.Join(r.opts.DataDir, "state", Slug(stack))
-}
-
-func newRunID(now time.Time) string {
-	return fmt.Sprintf("%s-%06x", now.UTC().Format("20060102T150405.000"), rand.IntN(1<<24))
 }
