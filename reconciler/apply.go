@@ -3,7 +3,6 @@ package reconciler
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 )
@@ -61,11 +60,7 @@ func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 		}
 	case StepRemove:
 		st.Removed = true
-		r.save(ctx, st, Event{
-			Kind: EventStackRemoved, Stack: st.Name, Revision: head, Time: r.opts.Now(),
-			Summary: st.Name + " is no longer in the repository; its resources were left as they are",
-			Action:  "nothing destroyed: remove the resources by hand or with terraform destroy if intended",
-		})
+		r.save(ctx, st, stackRemovedEvent(st.Name, head, r.opts.Now()))
 	case StepMarkSynced:
 		st.SyncedRev = head
 		r.save(ctx, st)
@@ -79,7 +74,8 @@ func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 	}
 }
 
-// applyHead plans the stack at head and applies exactly that plan.
+// applyHead plans the stack at head and applies exactly that plan: observe (plan, the reviewed
+// pull request), decide (applyOutcome, or holdOutcome), act and record.
 func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, head Revision) {
 	spec := r.spec(stack, head, r.opts.Branch)
 	run := r.startRun(ctx, stack.Name, r.opts.Branch, RunApply, head)
@@ -100,66 +96,24 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 			err = r.apply(ctx, spec, plan, pr)
 		}
 	}
-	prev := st.LastRun
-	now := r.opts.Now()
-	run.Finished = now
-	var events []Event
-	switch {
-	case err == nil:
-		run.Result = ResultSucceeded
-		if !plan.HasChanges() {
-			run.Result = ResultNoChanges
-		}
-		st.AppliedRev, st.SyncedRev = head, head
-		st.Failures, st.RetryAt, st.Held = 0, time.Time{}, nil
-		if prev != nil && prev.Kind == RunApply && prev.Result == ResultFailed {
-			events = append(events, Event{
-				Kind: EventApplyRecovered, Stack: stack.Name, Revision: head, Time: now,
-				Summary: stack.Name + " applied successfully again", Action: "applied " + plan.Summary(),
-				Changes: plan.Changes,
-			})
-		}
-		if st.Drift.Drifted {
-			// A full apply at head converges the real world to git, so the drift episode ends here.
-			st.Drift = DriftState{LastChecked: now}
-			events = append(events, Event{
-				Kind: EventDriftResolved, Stack: stack.Name, Revision: head, Time: now,
-				Summary: driftSummary(EventDriftResolved, stack.Name, 0),
-				Action:  "corrected by the apply of " + head.Short() + ": applied " + plan.Summary(), Changes: plan.Changes,
-			})
-		}
-		log.Info("apply finished", "result", run.Result, "changes", plan.Summary(), "duration", now.Sub(run.Started).Round(time.Millisecond))
-	case KindOf(err) == KindCanceled:
-		run.Result, run.Error = ResultInterrupted, err.Error()
+	st, run, events, retry := applyOutcome(st, run, plan, err, r.opts.Now())
+	switch run.Result {
+	case ResultSucceeded, ResultNoChanges:
+		log.Info("apply finished", "result", run.Result, "changes", plan.Summary(), "duration", run.Finished.Sub(run.Started).Round(time.Millisecond))
+	case ResultInterrupted:
 		log.Warn("apply interrupted by shutdown; it runs again at the next start", "err", err)
-		events = append(events, interruptedEvent(run, now))
 	default:
-		run.Result, run.Error = ResultFailed, err.Error()
-		kind := KindOf(err)
-		run.Transient = kind == KindTransient || kind == KindLocked
-		st.Failures++
-		if run.Transient {
-			delay := retryDelay(kind, st.Failures)
-			st.RetryAt = now.Add(delay)
-			r.queue.AddAfter(Key{Stack: stack.Name, Branch: r.opts.Branch}, delay)
-		}
-		firstAtRevision := prev == nil || prev.Result != ResultFailed || prev.Revision != head || prev.Kind != RunApply
-		if firstAtRevision {
-			events = append(events, Event{
-				Kind: EventApplyFailed, Stack: stack.Name, Revision: head, Time: now,
-				Summary: stack.Name + " failed to apply " + head.Short(),
-				Action:  failureAction(run.Transient), Error: run.Error, Changes: run.Changes,
-			})
-		}
-		log.Error("apply failed", "kind", kind.String(), "err", err, "retry_at", st.RetryAt)
+		log.Error("apply failed", "kind", KindOf(err).String(), "err", err, "retry_at", st.RetryAt)
 	}
-	st.LastRun = &run
+	if retry > 0 {
+		r.queue.AddAfter(Key{Stack: stack.Name, Branch: r.opts.Branch}, retry)
+	}
 	r.finishRun(ctx, run)
 	r.save(ctx, st, events...)
 	if merged {
 		r.recordMergeResult(ctx, pr, stack.Name, run, "")
 	}
-	if err == nil && r.opts.Hooks != nil && !stack.OnApply.IsZero() {
+	if err == nil && !stack.OnApply.IsZero() {
 		r.runHooks(ctx, stack, head, plan)
 	}
 }
@@ -173,11 +127,7 @@ func (r *Reconciler) runHooks(ctx context.Context, stack Stack, head Revision, p
 	if err != nil {
 		res.Error = err.Error()
 		r.log.Error("on_apply hook failed; the apply stands", "stack", stack.Name, "rev", head.Short(), "err", err)
-		events = append(events, Event{
-			Kind: EventHookFailed, Stack: stack.Name, Revision: head, Time: now,
-			Summary: "the on_apply hook of " + stack.Name + " failed after a successful apply",
-			Action:  "the apply was not rolled back", Error: err.Error(),
-		})
+		events = append(events, hookFailedEvent(stack.Name, head, err, now))
 	} else {
 		r.log.Info("on_apply hook finished", "stack", stack.Name, "rev", head.Short())
 	}
@@ -192,41 +142,11 @@ func (r *Reconciler) runHooks(ctx context.Context, stack Stack, head Revision, p
 
 // holdApply records that a merged plan differs from the reviewed one and tells the pull request and Slack.
 func (r *Reconciler) holdApply(ctx context.Context, st StackState, run RunRecord, plan *Plan, pr int, why string) {
-	now := r.opts.Now()
-	run.Finished, run.Result, run.Error = now, ResultHeld, why
-	st.Held = &Hold{Revision: run.Revision, Reason: why, Changes: plan.Changes, Since: now}
-	st.LastRun = &run
+	st, run, held := holdOutcome(st, run, plan, pr, why, r.opts.Now())
 	r.log.Warn("apply held: the merged plan differs from the reviewed one", "stack", st.Name, "rev", run.Revision.Short(), "pr", pr, "reason", why)
 	r.finishRun(ctx, run)
-	r.save(ctx, st, Event{
-		Kind: EventApplyHeld, Stack: st.Name, Revision: run.Revision, Time: now, PullRequest: pr,
-		Summary: fmt.Sprintf("%s: the merge of #%d was not applied", st.Name, pr),
-		Action:  "held until approved for this revision, or a new commit", Reason: why, Changes: plan.Changes,
-	})
+	r.save(ctx, st, held)
 	r.recordMergeResult(ctx, pr, st.Name, run, why)
-}
-
-func failureAction(transient bool) string {
-	if transient {
-		return "will retry with backoff"
-	}
-	return "will run again on the next commit"
-}
-
-func interruptedEvent(run RunRecord, now time.Time) Event {
-	return Event{
-		Kind: EventRunInterrupted, Stack: run.Stack, Revision: run.Revision, Time: now,
-		Summary: string(run.Kind) + " of " + run.Stack + " at " + run.Revision.Short() + " was interrupted",
-		Action:  "it runs again from a fresh plan", Error: run.Error,
-	}
-}
-
-// retryDelay is the wait before retrying a transient failure: short for a held lock, longer otherwise.
-func retryDelay(kind ErrorKind, failures int) time.Duration {
-	if kind == KindLocked {
-		return min(10*time.Second*time.Duration(failures), 2*time.Minute)
-	}
-	return Backoff(failures)
 }
 
 // recoverInterrupted reports runs that were in flight when trueup last stopped, and queues their stacks.

@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 )
@@ -88,14 +87,7 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 	run.Changes, run.Drift = plan.Changes, plan.Drift
 	var events []Event
 	if v.Event != "" {
-		events = append(events, Event{
-			Kind: v.Event, Stack: stack.Name, Revision: head, Time: now,
-			Summary: driftSummary(v.Event, stack.Name, len(plan.Changes)),
-			Action:  v.Action, Reason: v.Held, Drift: plan.Drift, Changes: plan.Changes,
-		})
-	}
-	if v.Event == EventDriftResolved {
-		events[0].Action = "none: the real world matches git again (changed outside trueup)"
+		events = append(events, driftEvent(stack.Name, head, v, plan, now))
 	}
 	st.Drift = v.Next
 	run.Result = ResultSucceeded
@@ -134,11 +126,7 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 	case err == nil:
 		st.Drift = DriftState{LastChecked: now}
 		st.Failures, st.RetryAt = 0, time.Time{}
-		events = append(events, Event{
-			Kind: EventDriftResolved, Stack: stack.Name, Revision: head, Time: now,
-			Summary: stack.Name + " is back in sync with git", Action: "corrected by trueup: applied " + plan.Summary(),
-			Changes: plan.Changes,
-		})
+		events = append(events, driftResolvedEvent(stack.Name, head, "corrected by trueup: applied "+plan.Summary(), plan.Changes, now))
 		log.Info("drift corrected", "changes", plan.Summary())
 	case KindOf(err) == KindCanceled:
 		run.Result, run.Error = ResultInterrupted, err.Error()
@@ -149,11 +137,7 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 		st.Drift.CorrectionFailures++
 		st.RetryAt = now.Add(Backoff(st.Failures))
 		if st.Drift.CorrectionFailures == 1 {
-			events = append(events, Event{
-				Kind: EventCorrectionFailed, Stack: stack.Name, Revision: head, Time: now,
-				Summary: "correcting drift in " + stack.Name + " failed",
-				Action:  "retrying with backoff; this alert is sent once per episode", Error: run.Error, Changes: plan.Changes,
-			})
+			events = append(events, correctionFailedEvent(run, plan.Changes, now))
 		}
 		log.Error("drift correction failed; retrying with backoff", "err", err, "retry_at", st.RetryAt)
 		r.retryDrift(stack.Name, st.RetryAt.Sub(now))
@@ -166,23 +150,6 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 func (r *Reconciler) retryDrift(stack string, after time.Duration) {
 	r.drift.markDue(stack)
 	r.queue.AddAfter(Key{Stack: stack, Branch: r.opts.Branch}, after)
-}
-
-func driftSummary(kind EventKind, stack string, n int) string {
-	resources := fmt.Sprintf("%d resources differ", n)
-	if n == 1 {
-		resources = "1 resource differs"
-	}
-	switch kind {
-	case EventDriftResolved:
-		return stack + " is back in sync with git"
-	case EventCorrectionHeld:
-		return stack + " has drifted from git (" + resources + ") and trueup held the correction"
-	case EventDriftChanged:
-		return stack + " drift changed: now " + resources
-	default:
-		return stack + " has drifted from git: " + resources
-	}
 }
 
 // forgetRemovedStacks drops the drift schedule of stacks that are no longer in main's layout.

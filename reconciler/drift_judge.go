@@ -65,7 +65,7 @@ func JudgeDrift(p DriftPolicy, plan *Plan, prev DriftState) DriftVerdict {
 		v.Next = DriftState{}
 		if prev.Drifted {
 			v.Event = EventDriftResolved
-			v.Action = "none needed: the real world matches git again"
+			v.Action = "none: the real world matches git again (changed outside trueup)"
 		}
 		return v
 	}

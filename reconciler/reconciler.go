@@ -150,6 +150,12 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 	if opts.Metrics == nil {
 		opts.Metrics = nopMetrics{}
 	}
+	if opts.Hooks == nil {
+		opts.Hooks = nopHooks{}
+	}
+	if opts.Credentials == nil {
+		opts.Credentials = nopCredentials{}
+	}
 	if opts.Redact == nil {
 		opts.Redact = func(s string) string { return s }
 	}

@@ -48,9 +48,6 @@ func (r *Reconciler) apply(ctx context.Context, spec RunSpec, plan *Plan, pr int
 // branch is where the run's code comes from; spec.Untrusted says whether it is trusted.
 func (r *Reconciler) withCredentials(ctx context.Context, spec RunSpec, purpose RunPurpose, branch string, pr int) (RunSpec, error) {
 	spec.Env = nil
-	if r.opts.Credentials == nil {
-		return spec, nil
-	}
 	env, err := r.opts.Credentials.Env(ctx, CredentialRequest{
 		Stack: spec.Stack, Revision: spec.Revision, Purpose: purpose, Branch: branch, Untrusted: spec.Untrusted, PullRequest: pr,
 	})
