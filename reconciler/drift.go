@@ -53,52 +53,57 @@ func (r *Reconciler) RequestDriftCheck(stack string) {
 	r.queue.Add(Key{Stack: stack, Branch: r.opts.Branch})
 }
 
-// driftCheck plans the stack at its applied revision and, by policy, corrects, holds or alerts.
+// driftCheck plans the stack at its applied revision and, by policy, corrects, holds or alerts:
+// observe (plan), decide (driftCheckOutcome, then correctionOutcome), act and record.
 func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState, head Revision, p DriftPolicy) {
 	spec := r.spec(stack, head, r.opts.Branch)
 	run := r.startRun(ctx, stack.Name, r.opts.Branch, RunDrift, head)
 	log := r.log.With("stack", stack.Name, "rev", head.Short(), "run", run.ID)
 
 	plan, err := r.plan(ctx, spec, PurposeDrift)
-	now := r.opts.Now()
-	if err != nil {
-		run.Finished, run.Error = now, err.Error()
-		run.Result = ResultFailed
-		run.Transient = true
-		if KindOf(err) == KindCanceled {
-			run.Result = ResultInterrupted
-		} else {
-			st.Failures++
-			st.RetryAt = now.Add(Backoff(st.Failures))
-			log.Error("drift check failed; retrying with backoff", "err", err, "retry_at", st.RetryAt)
-			r.retryDrift(stack.Name, st.RetryAt.Sub(now))
-		}
-		st.LastRun = &run
+	st, run, events, retry, v := driftCheckOutcome(st, run, p, plan, err, r.opts.Now())
+	logDriftCheck(ctx, log, v, plan, err, st)
+	if err == nil {
+		r.drift.clearDue(stack.Name)
+	}
+	if retry > 0 {
+		r.retryDrift(stack.Name, retry)
+	}
+	if !v.Apply {
 		r.finishRun(ctx, run)
-		r.save(ctx, st)
+		r.save(ctx, st, events...)
 		return
 	}
-	r.drift.clearDue(stack.Name)
-	v := JudgeDrift(p, plan, st.Drift)
-	if v.Next.Drifted && v.Next.Since.IsZero() {
-		v.Next.Since = now
+	// Record the alert before correcting, so it goes out even if the correction takes long.
+	r.save(ctx, st, events...)
+
+	err = r.apply(ctx, spec, plan, 0)
+	st, run, events, retry = correctionOutcome(st, run, plan, err, r.opts.Now())
+	switch {
+	case err == nil:
+		log.Info("drift corrected", "changes", plan.Summary())
+	case run.Result == ResultFailed:
+		log.Error("drift correction failed; retrying with backoff", "err", err, "retry_at", st.RetryAt)
 	}
-	v.Next.LastChecked = now
-	run.Changes, run.Drift = plan.Changes, plan.Drift
-	var events []Event
-	if v.Event != "" {
-		events = append(events, driftEvent(stack.Name, head, v, plan, now))
+	if retry > 0 {
+		r.retryDrift(stack.Name, retry)
 	}
-	st.Drift = v.Next
-	run.Result = ResultSucceeded
-	// A drift that persists unchanged is logged at debug level: its alert went out when it began.
+	r.finishRun(ctx, run)
+	r.save(ctx, st, events...)
+}
+
+// logDriftCheck logs a drift check's verdict. A drift that persists unchanged is logged at debug
+// level: its alert went out when it began.
+func logDriftCheck(ctx context.Context, log *slog.Logger, v DriftVerdict, plan *Plan, err error, st StackState) {
 	level := slog.LevelWarn
 	if v.Event == "" {
 		level = slog.LevelDebug
 	}
 	switch {
+	case err != nil && KindOf(err) != KindCanceled:
+		log.Error("drift check failed; retrying with backoff", "err", err, "retry_at", st.RetryAt)
+	case err != nil:
 	case v.Held != "":
-		run.Result = ResultHeld
 		log.Log(ctx, level, "drift correction held", "reason", v.Held, "changes", plan.Summary())
 	case v.Drifted && !v.Apply:
 		log.Log(ctx, level, "drift found; alert only", "changes", plan.Summary())
@@ -107,44 +112,6 @@ func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState,
 	default:
 		log.Debug("no drift")
 	}
-	if !v.Apply {
-		run.Finished = now
-		st.LastRun = &run
-		st.Failures, st.RetryAt = 0, time.Time{}
-		r.finishRun(ctx, run)
-		r.save(ctx, st, events...)
-		return
-	}
-	// Record the alert before correcting, so it goes out even if the correction takes long.
-	r.save(ctx, st, events...)
-	events = nil
-
-	err = r.apply(ctx, spec, plan, 0)
-	now = r.opts.Now()
-	run.Finished = now
-	switch {
-	case err == nil:
-		st.Drift = DriftState{LastChecked: now}
-		st.Failures, st.RetryAt = 0, time.Time{}
-		events = append(events, driftResolvedEvent(stack.Name, head, "corrected by trueup: applied "+plan.Summary(), plan.Changes, now))
-		log.Info("drift corrected", "changes", plan.Summary())
-	case KindOf(err) == KindCanceled:
-		run.Result, run.Error = ResultInterrupted, err.Error()
-		events = append(events, interruptedEvent(run, now))
-	default:
-		run.Result, run.Error, run.Transient = ResultFailed, err.Error(), true
-		st.Failures++
-		st.Drift.CorrectionFailures++
-		st.RetryAt = now.Add(Backoff(st.Failures))
-		if st.Drift.CorrectionFailures == 1 {
-			events = append(events, correctionFailedEvent(run, plan.Changes, now))
-		}
-		log.Error("drift correction failed; retrying with backoff", "err", err, "retry_at", st.RetryAt)
-		r.retryDrift(stack.Name, st.RetryAt.Sub(now))
-	}
-	st.LastRun = &run
-	r.finishRun(ctx, run)
-	r.save(ctx, st, events...)
 }
 
 func (r *Reconciler) retryDrift(stack string, after time.Duration) {
