@@ -33,6 +33,7 @@ func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 	if inLayout {
 		st.Dir, st.Workspace, st.Removed = stack.Dir, stack.Workspace, false
 	}
+	st = r.applyApproval(ctx, st)
 
 	affected := false
 	if inLayout && st.SyncedRev != "" && st.SyncedRev != head {
@@ -72,6 +73,18 @@ func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 	case StepDriftCheck:
 		r.driftCheck(ctx, stack, st, head, policy)
 	}
+}
+
+// applyApproval records an approval given for the stack's held apply, in the worker that owns the
+// stack's state. An approval for a revision no longer held is dropped.
+func (r *Reconciler) applyApproval(ctx context.Context, st StackState) StackState {
+	rev, ok := r.approvals.take(st.Name)
+	if !ok || st.Held == nil || st.Held.Revision != rev {
+		return st
+	}
+	st.ApprovedRev = rev
+	r.save(ctx, st)
+	return st
 }
 
 // applyHead plans the stack at head and applies exactly that plan: observe (plan, the reviewed

@@ -151,13 +151,11 @@ func (r *Reconciler) Approve(ctx context.Context, name string, rev string) (Revi
 	if len(rev) < 7 || !strings.HasPrefix(string(st.Held.Revision), strings.ToLower(rev)) {
 		return "", fmt.Errorf("%w: the held apply of %s is for %s, not %s", ErrConflict, name, st.Held.Revision.Short(), rev)
 	}
-	st.ApprovedRev = st.Held.Revision
-	if err := r.store.PutStack(ctx, st); err != nil {
-		return "", err
-	}
-	r.log.Info("held apply approved", "stack", name, "rev", st.ApprovedRev.Short())
+	// The stack's worker records the approval (applyApproval): it is the only writer of the state.
+	r.approvals.give(name, st.Held.Revision)
+	r.log.Info("held apply approved", "stack", name, "rev", st.Held.Revision.Short())
 	r.queue.Add(Key{Stack: name, Branch: r.opts.Branch})
-	return st.ApprovedRev, nil
+	return st.Held.Revision, nil
 }
 
 // Push is told by a webhook that a branch moved; it only asks for a poll.

@@ -103,6 +103,7 @@ type Reconciler struct {
 	lastPoll      time.Time
 	pollErr       error
 	drift         *driftSchedule
+	approvals     approvals
 	changed       map[[2]Revision][]string
 	targets       map[string]*target
 	targetLayouts map[string]*Layout
