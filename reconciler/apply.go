@@ -2,78 +2,8 @@ package reconciler
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"time"
 )
-
-// reconcileMain observes one stack on main, decides, and acts.
-func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
-	r.mu.Lock()
-	head, layout := r.head, r.layout
-	driftDue := r.drift.isDue(k.Stack)
-	forced := r.drift.takeForced(k.Stack)
-	r.mu.Unlock()
-	if head == "" || layout == nil {
-		return
-	}
-	log := r.log.With("stack", k.Stack)
-
-	st, err := r.store.Stack(ctx, k.Stack)
-	known := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		log.Error("read stack state; retrying in 30s", "err", err)
-		r.queue.AddAfter(k, 30*time.Second)
-		return
-	}
-	stack, inLayout := layout.Stack(k.Stack)
-	if !known {
-		st = StackState{Name: stack.Name, Dir: stack.Dir, Workspace: stack.Workspace}
-	}
-	if inLayout {
-		st.Dir, st.Workspace, st.Removed = stack.Dir, stack.Workspace, false
-	}
-	st = r.applyApproval(ctx, st)
-
-	affected := false
-	if inLayout && st.SyncedRev != "" && st.SyncedRev != head {
-		changed, err := r.changedPaths(ctx, st.SyncedRev, head)
-		if err != nil {
-			// Not knowing what changed must not skip a change: plan it.
-			log.Warn("cannot diff revisions; planning the stack to be safe", "from", st.SyncedRev.Short(), "to", head.Short(), "err", err)
-			affected = true
-		} else {
-			affected = layout.Affects(stack, changed)
-		}
-	}
-	policy := stack.Drift.Apply(r.opts.Drift)
-	d := Decide(Snapshot{
-		Now: r.opts.Now(), Head: head, InLayout: inLayout, Known: known, State: st,
-		Affected: affected, DriftDue: driftDue, Forced: forced, Policy: policy,
-	})
-	log.Debug("decided", "step", d.Step.String(), "why", d.Why, "rev", head.Short())
-
-	switch d.Step {
-	case StepNone:
-		if driftDue && st.SyncedRev != head {
-			// The pending apply converges the stack; the drift check waits for the next interval.
-			r.drift.clearDue(k.Stack)
-		}
-	case StepRemove:
-		st.Removed = true
-		r.save(ctx, st, stackRemovedEvent(st.Name, head, r.opts.Now()))
-	case StepMarkSynced:
-		st.SyncedRev = head
-		r.save(ctx, st)
-	case StepRetryLater:
-		r.queue.AddAfter(k, d.At.Sub(r.opts.Now()))
-	case StepApply:
-		r.drift.clearDue(k.Stack)
-		r.applyHead(ctx, stack, st, head)
-	case StepDriftCheck:
-		r.driftCheck(ctx, stack, st, head, policy)
-	}
-}
 
 // applyApproval records an approval given for the stack's held apply, in the worker that owns the
 // stack's state. An approval for a revision no longer held is dropped.
@@ -160,36 +90,4 @@ func (r *Reconciler) holdApply(ctx context.Context, st StackState, run RunRecord
 	r.finishRun(ctx, run)
 	r.save(ctx, st, held)
 	r.recordMergeResult(ctx, pr, st.Name, run, why)
-}
-
-// recoverInterrupted reports runs that were in flight when trueup last stopped, and queues their stacks.
-func (r *Reconciler) recoverInterrupted(ctx context.Context) {
-	runs, err := r.store.InFlight(ctx)
-	if err != nil {
-		r.log.Error("read interrupted runs", "err", err)
-		return
-	}
-	for _, run := range runs {
-		now := r.opts.Now()
-		run.Result, run.Finished = ResultInterrupted, now
-		if run.Error == "" {
-			run.Error = "trueup stopped while this run was in progress"
-		}
-		r.log.Warn("run was interrupted when trueup last stopped", slog.String("stack", run.Stack),
-			slog.String("kind", string(run.Kind)), slog.String("rev", run.Revision.Short()), slog.Time("started", run.Started))
-		r.finishRun(ctx, run)
-		if run.Branch != r.opts.Branch {
-			continue
-		}
-		st, err := r.store.Stack(ctx, run.Stack)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			r.log.Error("read stack state", "stack", run.Stack, "err", err)
-			continue
-		}
-		if errors.Is(err, ErrNotFound) {
-			st = StackState{Name: run.Stack}
-		}
-		st.LastRun = &run
-		r.save(ctx, st, interruptedEvent(run, now))
-	}
 }

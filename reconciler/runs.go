@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
 	"time"
@@ -151,4 +152,36 @@ func (r *Reconciler) redactPlan(p *Plan) {
 
 func newRunID(now time.Time) string {
 	return fmt.Sprintf("%s-%06x", now.UTC().Format("20060102T150405.000"), rand.IntN(1<<24))
+}
+
+// recoverInterrupted reports runs that were in flight when trueup last stopped, and queues their stacks.
+func (r *Reconciler) recoverInterrupted(ctx context.Context) {
+	runs, err := r.store.InFlight(ctx)
+	if err != nil {
+		r.log.Error("read interrupted runs", "err", err)
+		return
+	}
+	for _, run := range runs {
+		now := r.opts.Now()
+		run.Result, run.Finished = ResultInterrupted, now
+		if run.Error == "" {
+			run.Error = "trueup stopped while this run was in progress"
+		}
+		r.log.Warn("run was interrupted when trueup last stopped", slog.String("stack", run.Stack),
+			slog.String("kind", string(run.Kind)), slog.String("rev", run.Revision.Short()), slog.Time("started", run.Started))
+		r.finishRun(ctx, run)
+		if run.Branch != r.opts.Branch {
+			continue
+		}
+		st, err := r.store.Stack(ctx, run.Stack)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			r.log.Error("read stack state", "stack", run.Stack, "err", err)
+			continue
+		}
+		if errors.Is(err, ErrNotFound) {
+			st = StackState{Name: run.Stack}
+		}
+		st.LastRun = &run
+		r.save(ctx, st, interruptedEvent(run, now))
+	}
 }
