@@ -26,11 +26,11 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 	log.Info("apply started")
 
 	plan, err := r.plan(ctx, spec, PurposePlan)
-	pr, merged := r.reviewedPull(ctx, head)
+	pr, merged := r.plans.reviewedPull(ctx, head)
 	if err == nil {
 		run.Changes = plan.Changes
 		if merged && st.ApprovedRev != head {
-			if why := r.checkReviewed(ctx, pr, stack.Name, plan); why != "" {
+			if why := r.plans.checkReviewed(ctx, pr, stack.Name, plan); why != "" {
 				r.holdApply(ctx, st, run, plan, pr, why)
 				return
 			}
@@ -54,7 +54,7 @@ func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, 
 	r.finishRun(ctx, run)
 	r.save(ctx, st, events...)
 	if merged {
-		r.recordMergeResult(ctx, pr, stack.Name, run, "")
+		r.plans.recordMergeResult(ctx, pr, stack.Name, run, "")
 	}
 	if err == nil && !stack.OnApply.IsZero() {
 		r.runHooks(ctx, stack, head, plan)
@@ -89,5 +89,5 @@ func (r *Reconciler) holdApply(ctx context.Context, st StackState, run RunRecord
 	r.log.Warn("apply held: the merged plan differs from the reviewed one", "stack", st.Name, "rev", run.Revision.Short(), "pr", pr, "reason", why)
 	r.finishRun(ctx, run)
 	r.save(ctx, st, held)
-	r.recordMergeResult(ctx, pr, st.Name, run, why)
+	r.plans.recordMergeResult(ctx, pr, st.Name, run, why)
 }

@@ -44,9 +44,10 @@ type Health struct {
 
 // Health reports the last poll and main's head.
 func (r *Reconciler) Health() Health {
+	last, err := r.polls.state()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Health{LastPoll: r.lastPoll, PollError: r.pollErr, Head: r.head, LayoutErr: r.layoutErr}
+	return Health{LastPoll: last, PollError: err, Head: r.head, LayoutErr: r.layoutErr}
 }
 
 // QueueLen is the number of stacks waiting for a worker.

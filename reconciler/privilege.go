@@ -10,11 +10,9 @@ import (
 // ID, region, session duration, on_apply) taken from trusted configuration only: the same stack on
 // the applied branch, or the daemon's defaults for a stack that is new on the branch. notice says
 // so, for the pull request, when the branch's own .trueup.yaml asks for something else.
-func (r *Reconciler) trustedPrivilege(s Stack) (Stack, string) {
-	r.mu.Lock()
-	main := r.layout
-	r.mu.Unlock()
-	return TrustedPrivilege(s, main, r.opts.DefaultAWS)
+func (p *planner) trustedPrivilege(s Stack) (Stack, string) {
+	_, main := p.main()
+	return TrustedPrivilege(s, main, p.defaultAWS)
 }
 
 // TrustedPrivilege is trustedPrivilege as a pure function of the branch's stack, the applied

@@ -94,23 +94,19 @@ type Reconciler struct {
 	store  Store
 	log    *slog.Logger
 	queue  *Queue[Key]
+	plans  *planner // branches and pull requests: their targets, layouts and publish locks
 
-	mu            sync.Mutex
-	head          Revision // main head whose layout is loaded
-	seenHead      Revision // last main head observed (its layout may have failed to load)
-	layout        *Layout
-	layoutErr     error
-	lastPoll      time.Time
-	pollErr       error
-	drift         *driftSchedule
-	approvals     approvals
-	changed       map[[2]Revision][]string
-	targets       map[string]*target
-	targetLayouts map[string]*Layout
-	// publishLocks serialise the comment and the plan-record rewrites of one branch or pull request.
-	publishLocks keyedLocks
-	poke         chan struct{}
-	outboxWake   chan struct{}
+	mu         sync.Mutex
+	head       Revision // main head whose layout is loaded
+	seenHead   Revision // last main head observed (its layout may have failed to load)
+	layout     *Layout
+	layoutErr  error
+	changed    map[[2]Revision][]string
+	polls      pollHealth
+	drift      *driftSchedule
+	approvals  approvals
+	poke       chan struct{}
+	outboxWake chan struct{}
 	// legacyState is true from the start of a data dir upgrade until main's stacks are known and
 	// their old state directories moved.
 	legacyState atomic.Bool
@@ -160,20 +156,20 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 	if opts.Redact == nil {
 		opts.Redact = func(s string) string { return s }
 	}
-	return &Reconciler{
-		opts:          opts,
-		src:           src,
-		runner:        runner,
-		store:         store,
-		log:           opts.Logger,
-		queue:         NewQueue[Key](),
-		drift:         newDriftSchedule(),
-		changed:       map[[2]Revision][]string{},
-		targets:       map[string]*target{},
-		targetLayouts: map[string]*Layout{},
-		poke:          make(chan struct{}, 1),
-		outboxWake:    make(chan struct{}, 1),
-	}, nil
+	r := &Reconciler{
+		opts:       opts,
+		src:        src,
+		runner:     runner,
+		store:      store,
+		log:        opts.Logger,
+		queue:      NewQueue[Key](),
+		drift:      newDriftSchedule(),
+		changed:    map[[2]Revision][]string{},
+		poke:       make(chan struct{}, 1),
+		outboxWake: make(chan struct{}, 1),
+	}
+	r.initPlanner()
+	return r, nil
 }
 
 // Run polls, plans and applies until ctx ends, then shuts down: it stops taking new work, lets running
@@ -245,13 +241,7 @@ func (r *Reconciler) pollOnce(ctx context.Context) {
 	start := time.Now()
 	heads, err := r.src.Poll(ctx)
 	r.opts.Metrics.Polled(time.Since(start), err)
-	r.mu.Lock()
-	prevErr := r.pollErr
-	r.pollErr = err
-	if err == nil {
-		r.lastPoll = r.opts.Now()
-	}
-	r.mu.Unlock()
+	prevErr := r.polls.record(err, r.opts.Now())
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -264,7 +254,7 @@ func (r *Reconciler) pollOnce(ctx context.Context) {
 	if prevErr != nil {
 		r.log.Info("poll recovered")
 	}
-	pulls, ok := r.observePulls(ctx)
+	pulls, ok := r.plans.observePulls(ctx)
 	if !ok {
 		return
 	}
@@ -276,7 +266,7 @@ func (r *Reconciler) pollOnce(ctx context.Context) {
 		return
 	}
 	r.observeHead(ctx, head, pulls)
-	r.observeTargets(ctx, heads, pulls)
+	r.plans.observeTargets(ctx, heads, pulls)
 }
 
 func (r *Reconciler) seenHeadIs(rev Revision) bool {
@@ -294,7 +284,7 @@ func (r *Reconciler) observeHead(ctx context.Context, head Revision, open []Pull
 	r.mu.Lock()
 	r.seenHead = head
 	r.mu.Unlock()
-	r.detectMerges(ctx, head, open)
+	r.plans.detectMerges(ctx, head, open)
 
 	layout, err := r.loadLayout(ctx, head)
 	if err != nil {
@@ -392,8 +382,24 @@ func (r *Reconciler) work(ctx context.Context) {
 		if k.Branch == r.opts.Branch {
 			r.reconcileMain(ctx, k)
 		} else {
-			r.planTarget(ctx, k)
+			r.plans.planTarget(ctx, k)
 		}
 		r.queue.Done(k)
 	}
+}
+
+// initPlanner makes r's planner from r's options and ports (New calls it).
+func (r *Reconciler) initPlanner() {
+	r.plans = newPlanner(plannerDeps{
+		Branch: r.opts.Branch, AllowForks: r.opts.AllowForks, DataDir: r.opts.DataDir, DefaultAWS: r.opts.DefaultAWS,
+		Source: r.src, Store: r.store, Forge: r.opts.Forge, Queue: r.queue, Log: r.log, Now: r.opts.Now,
+		Main: r.mainLayout, LoadLayout: r.loadLayout, Runs: r,
+	})
+}
+
+// mainLayout is main's loaded head and its layout, for the planner.
+func (r *Reconciler) mainLayout() (Revision, *Layout) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.head, r.layout
 }
