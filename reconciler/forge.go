@@ -70,6 +70,7 @@ type Forge interface {
 	// SetStatus sets the commit status for one stack on rev (context "trueup/<stack>").
 	SetStatus(ctx context.Context, rev Revision, stack string, state StatusState, description string) error
 	// Comment creates the pull request's plan comment, or edits it in place when it exists (found by a
-	// hidden marker), splitting it across several comments when it is too long.
+	// hidden marker), splitting it across several comments when it is too long. Calls for one pull
+	// request never overlap: the caller serialises them (the planner's publish locks).
 	Comment(ctx context.Context, report PullReport) error
 }

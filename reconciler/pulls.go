@@ -35,9 +35,6 @@ func pullNumber(target string) (int, bool) {
 // false when the forge could not answer: main must then wait, so that a merge is never applied as if
 // nobody had reviewed it.
 func (p *planner) observePulls(ctx context.Context) ([]PullRequest, bool) {
-	if p.forge == nil {
-		return nil, true
-	}
 	pulls, err := p.forge.OpenPulls(ctx, p.branch)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -143,9 +140,6 @@ func (p *planner) pullClosed(ctx context.Context, pr PullRequest) {
 }
 
 func (p *planner) setStatus(ctx context.Context, rev Revision, stack string, state StatusState, desc string) {
-	if p.forge == nil {
-		return
-	}
 	if err := p.forge.SetStatus(ctx, rev, stack, state, desc); err != nil && ctx.Err() == nil {
 		p.log.Warn("set commit status", "stack", stack, "rev", rev.Short(), "err", err)
 	}
@@ -154,9 +148,6 @@ func (p *planner) setStatus(ctx context.Context, rev Revision, stack string, sta
 // publish edits the pull request's living comment to show every affected stack's latest result.
 // Calls for one pull request are serialised so an older report never overwrites a newer one.
 func (p *planner) publish(ctx context.Context, name string) {
-	if p.forge == nil {
-		return
-	}
 	t, _, ok := p.followed(name)
 	if !ok || t.Pull == nil {
 		return
@@ -216,9 +207,6 @@ func (p *planner) checkReviewed(ctx context.Context, pr int, stack string, plan 
 
 // recordMergeResult shows the apply (or hold) of a merged pull request on its comment.
 func (p *planner) recordMergeResult(ctx context.Context, pr int, stack string, run RunRecord, held string) {
-	if p.forge == nil {
-		return
-	}
 	defer p.publishLocks.lock(pullTarget(pr))()
 	bp, err := p.store.BranchPlan(ctx, pullTarget(pr), stack)
 	if err != nil {

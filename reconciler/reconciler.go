@@ -57,8 +57,8 @@ type Options struct {
 	Alerts Notifier
 	// Log receives every event at once, for the log. May be nil.
 	Log Notifier
-	// Forge is the code host for pull requests, statuses and comments. May be nil: branches are then
-	// still planned, and main is applied as pushed.
+	// Forge is the code host for pull requests, statuses and comments. May be nil (no code host):
+	// branches are then still planned, and main is applied as pushed.
 	Forge Forge
 	// AllowForks plans pull requests from forks (they run the fork's code).
 	AllowForks bool
@@ -94,22 +94,26 @@ type Reconciler struct {
 	store  Store
 	log    *slog.Logger
 	queue  *Queue[Key]
-	plans  *planner // branches and pull requests: their targets, layouts and publish locks
 
-	mu         sync.Mutex
-	head       Revision // main head whose layout is loaded
-	seenHead   Revision // last main head observed (its layout may have failed to load)
-	layout     *Layout
-	layoutErr  error
-	changed    map[[2]Revision][]string
-	polls      pollHealth
-	drift      *driftSchedule
-	approvals  approvals
+	// The concerns it composes, each with its own lock.
+	plans      *planner       // branches and pull requests: their targets, layouts and publish locks
+	drift      *driftSchedule // when each stack on main is next checked for drift
+	approvals  approvals      // approvals waiting for their stack's worker
+	polls      pollHealth     // the last polls of the remote
 	poke       chan struct{}
 	outboxWake chan struct{}
 	// legacyState is true from the start of a data dir upgrade until main's stacks are known and
 	// their old state directories moved.
 	legacyState atomic.Bool
+
+	// mu guards the applied branch's state: the head whose layout is loaded, the last head observed
+	// (its layout may have failed to load), and the paths changed between two revisions.
+	mu        sync.Mutex
+	head      Revision
+	seenHead  Revision
+	layout    *Layout
+	layoutErr error
+	changed   map[[2]Revision][]string
 }
 
 // New returns a Reconciler. It does nothing until Run.
@@ -149,6 +153,9 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 	}
 	if opts.Hooks == nil {
 		opts.Hooks = nopHooks{}
+	}
+	if opts.Forge == nil {
+		opts.Forge = nopForge{}
 	}
 	if opts.Credentials == nil {
 		opts.Credentials = nopCredentials{}

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"sync"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -38,14 +37,10 @@ type postedComment struct {
 // pull request's plan comments match: existing parts (found by their marker and trueup's own login, so
 // across restarts) are edited in place when their text changed, missing parts are created, and parts
 // no longer needed are deleted. Comments by anyone else are never edited or deleted, whatever they
-// say. Comments for one pull request are updated one call at a time; the comment ids are remembered
-// after the first lookup.
+// say. Calls for one pull request must not overlap (reconciler.Forge: the caller serialises them);
+// the comment ids are remembered after the first lookup.
 func (f *Forge) Comment(ctx context.Context, report reconciler.PullReport) error {
 	n := report.Number
-	lock := f.prLock(n)
-	lock.Lock()
-	defer lock.Unlock()
-
 	err := f.syncComments(ctx, n, Parts(report, CommentLimit))
 	if err != nil {
 		// Forget what we knew: the next call looks the comments up again.
@@ -158,17 +153,6 @@ func (f *Forge) postedComments(ctx context.Context, n int) (*prComments, error) 
 	f.comments[n] = posted
 	f.mu.Unlock()
 	return posted, nil
-}
-
-func (f *Forge) prLock(n int) *sync.Mutex {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	l := f.prLocks[n]
-	if l == nil {
-		l = &sync.Mutex{}
-		f.prLocks[n] = l
-	}
-	return l
 }
 
 func isNotFound(err error) bool {

@@ -62,8 +62,7 @@ type Forge struct {
 	useCheckRuns bool
 
 	mu       sync.Mutex
-	login    string // trueup's own login: Options.Login, or once looked up
-	prLocks  map[int]*sync.Mutex
+	login    string              // trueup's own login: Options.Login, or once looked up
 	comments map[int]*prComments // per pull request, once looked up
 }
 
@@ -90,7 +89,6 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 		repo:     opts.Repo,
 		log:      opts.Logger,
 		login:    opts.Login,
-		prLocks:  map[int]*sync.Mutex{},
 		comments: map[int]*prComments{},
 	}
 	if f.log == nil {
