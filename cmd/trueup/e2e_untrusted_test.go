@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -165,15 +164,7 @@ func TestStacksWithOnceCollidingNamesKeepTheirOwnFiles(t *testing.T) {
 // apiGet is GET path on the daemon's API with the bearer token.
 func apiGet(t *testing.T, e *pullsEnv, path, token string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, opsDaemonURL(e.d)+path, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
+	return getWithToken(t, opsDaemonURL(e.d)+path, token)
 }
 
 // everything is every post the receiver got, as one text.

@@ -93,9 +93,15 @@ func opsDaemonURL(d *daemon) string {
 // opsGet returns the status and body of GET url, sent with opsToken (which a daemon without a token ignores).
 func opsGet(t *testing.T, url string) (int, string) {
 	t.Helper()
+	return getWithToken(t, url, opsToken)
+}
+
+// getWithToken returns the status and body of GET url, sent with the bearer token.
+func getWithToken(t *testing.T, url, token string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+opsToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
