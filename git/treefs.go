@@ -49,6 +49,10 @@ func (m *Mirror) Tree(ctx context.Context, rev reconciler.Revision) (fs.FS, erro
 	return f, nil
 }
 
+// TreeHash is the hash of the tree: two revisions with the same tree hold the same files, so what is
+// read from one (the stacks' layout) holds for the other.
+func (f *treeFS) TreeHash() string { return f.root.String() }
+
 // treeFS is a commit tree seen as an fs.FS. Every method takes the mirror's mutex: the go-git
 // storage below is not safe for concurrent use. dirs caches decoded trees, guarded by the same mutex.
 type treeFS struct {

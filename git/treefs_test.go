@@ -145,3 +145,24 @@ func TestTreeUnknownRevision(t *testing.T) {
 	_, err := m.Tree(context.Background(), "0000000000000000000000000000000000000001")
 	assert.ErrorIs(t, err, reconciler.ErrNotFound)
 }
+
+// Two commits with the same files have one tree hash, so the reconciler reads their layout once;
+// a change gives another.
+func TestTreeHashNamesTheTree(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	remote.WriteFiles(map[string]string{"stacks/a/main.tf": "# a\n"})
+	first := remote.Commit("first")
+	remote.Git("commit", "--allow-empty", "-q", "-m", "same tree")
+	same := reconciler.Revision(remote.Git("rev-parse", "HEAD"))
+	remote.WriteFiles(map[string]string{"stacks/a/main.tf": "# b\n"})
+	other := remote.Commit("other")
+	remote.Push("main")
+	m := polled(t, remote)
+	hash := func(rev reconciler.Revision) string {
+		fsys, err := m.Tree(context.Background(), rev)
+		require.NoError(t, err)
+		return fsys.(interface{ TreeHash() string }).TreeHash()
+	}
+	assert.Equal(t, hash(first), hash(same))
+	assert.NotEqual(t, hash(first), hash(other))
+}

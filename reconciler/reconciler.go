@@ -100,6 +100,7 @@ type Reconciler struct {
 	drift      *driftSchedule // when each stack on main is next checked for drift
 	approvals  approvals      // approvals waiting for their stack's worker
 	polls      pollHealth     // the last polls of the remote
+	layouts    layoutCache    // layouts by tree hash
 	poke       chan struct{}
 	outboxWake chan struct{}
 	// legacyState is true from the start of a data dir upgrade until main's stacks are known and
@@ -353,12 +354,14 @@ func (r *Reconciler) applyOrder(ctx context.Context, layout *Layout, prev, head 
 	return append(first, rest...)
 }
 
+// loadLayout reads the stacks of the repository at rev, once per tree: a tree the Source names by
+// its hash (TreeHash) is loaded only the first time it is seen.
 func (r *Reconciler) loadLayout(ctx context.Context, rev Revision) (*Layout, error) {
 	fsys, err := r.src.Tree(ctx, rev)
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", rev.Short(), err)
 	}
-	return r.opts.LoadLayout(fsys)
+	return r.layouts.load(fsys, r.opts.LoadLayout)
 }
 
 // changedPaths returns the paths changed between two revisions, cached per head.

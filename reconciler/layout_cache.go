@@ -1,0 +1,57 @@
+package reconciler
+
+import (
+	"io/fs"
+	"sync"
+)
+
+// maxCachedLayouts bounds the layouts kept: main's head, the open pull requests' heads and some
+// history.
+const maxCachedLayouts = 256
+
+// treeHasher is an fs.FS of a git tree that knows the tree's hash (git's treeFS).
+type treeHasher interface {
+	TreeHash() string
+}
+
+// layoutCache keeps the layouts of recently read trees by tree hash, so a tree seen again (a branch
+// created from main, a merge whose tree a pull request already had) is not read again. Errors are
+// not cached: a layout that failed to load is read again next time. It has its own lock.
+type layoutCache struct {
+	mu    sync.Mutex
+	byKey map[string]*Layout
+	order []string // oldest first
+}
+
+// load returns the layout of fsys, reading it with loader unless its tree was seen before.
+func (c *layoutCache) load(fsys fs.FS, loader LayoutLoader) (*Layout, error) {
+	h, ok := fsys.(treeHasher)
+	if !ok {
+		return loader(fsys)
+	}
+	key := h.TreeHash()
+	c.mu.Lock()
+	l, hit := c.byKey[key]
+	c.mu.Unlock()
+	if hit {
+		return l, nil
+	}
+	l, err := loader(fsys)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey == nil {
+		c.byKey = map[string]*Layout{}
+	}
+	if _, dup := c.byKey[key]; !dup {
+		c.byKey[key] = l
+		c.order = append(c.order, key)
+		if len(c.order) > maxCachedLayouts {
+			delete(c.byKey, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	return l, nil
+}
