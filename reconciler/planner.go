@@ -22,7 +22,7 @@ type planner struct {
 	defaultAWS StackAWS
 	src        Source
 	store      Store
-	forge      Forge // may be nil: no statuses, comments or pull requests
+	forge      Forge // New gives a no-op one when there is no code host
 	queue      *Queue[Key]
 	log        *slog.Logger
 	now        func() time.Time
@@ -47,7 +47,7 @@ type runHelpers interface {
 
 var _ runHelpers = (*Reconciler)(nil)
 
-// plannerDeps is what a planner is made from. Forge may be nil; everything else is required.
+// plannerDeps is what a planner is made from; everything is required.
 type plannerDeps struct {
 	Branch     string
 	AllowForks bool
