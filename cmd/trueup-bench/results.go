@@ -23,6 +23,7 @@ type Results struct {
 	GitPoll      GitPoll      `json:"git_poll"`
 	ParallelInit ParallelInit `json:"parallel_init"`
 	Sandbox      Sandbox      `json:"sandbox"`
+	Scale        Scale        `json:"scale"`
 
 	Machine Machine `json:"machine"`
 	Details Details `json:"details"`
@@ -155,6 +156,8 @@ func (r *Results) printTable(w io.Writer) {
 	row("git_poll", "poll fetching one commit", fmt.Sprintf("%.1f ms", g.OneCommitFetchMS), "<= 200 ms", g.OneCommitFetchMS > 0 && g.OneCommitFetchMS <= 200)
 	p := r.ParallelInit
 	row("parallel_init", fmt.Sprintf("failed runs (%d inits at once)", p.Stacks), fmt.Sprint(p.Failures), "0", p.Failures == 0)
+	sc := r.Scale
+	row("scale", fmt.Sprintf("layout load (%d stacks)", sc.Stacks), fmt.Sprintf("%.1f ms", sc.LayoutMS), "<= 100 ms", sc.LayoutMS > 0 && sc.LayoutMS <= 100)
 	sb := r.Sandbox
 	row("sandbox", fmt.Sprintf("bubblewrap per branch plan (%.0f ms plain)", sb.PlainMS), fmt.Sprintf("%+.0f ms", sb.OverheadMS), "reported", true)
 	tw.Flush()

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"io/fs"
+	"path"
+	"slices"
+	"testing/fstest"
+	"time"
+
+	"github.com/trueup/trueup/reconciler/layout"
+)
+
+// Scale is trueup on a big repository (issue 12): 2,000 stacks. LayoutMS is one load of its layout
+// (trueup reads it once per git tree); RSSMB and MergeOverheadMS are not measured yet (0).
+type Scale struct {
+	Stacks          int     `json:"stacks"`
+	LayoutMS        float64 `json:"layout_ms"`
+	RSSMB           float64 `json:"rss_mb"`
+	MergeOverheadMS float64 `json:"merge_overhead_ms"`
+}
+
+// benchScale loads the layout of a 2,000-stack repository reps times, in process, and reports the median.
+func benchScale(ctx context.Context, e *env, reps int, res *Results) error {
+	in := infra{Stacks: 2000, Resources: 1, ViaMid: fanoutViaMid, Direct: fanoutDirect, OutDir: "/tmp/trueup-bench-scale"}
+	fsys := newIndexedFS(in.Files())
+	var samples []float64
+	for range max(reps, 3) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		start := time.Now()
+		l, err := layout.Load(fsys)
+		if err != nil {
+			return err
+		}
+		samples = append(samples, ms(time.Since(start)))
+		res.Scale.Stacks = len(l.Stacks)
+	}
+	res.Scale.LayoutMS = median(samples)
+	res.note("scale", map[string][]float64{"layout_ms": samples})
+	e.logf("scale: layout of %d stacks %.1f ms (median of %d)", res.Scale.Stacks, res.Scale.LayoutMS, len(samples))
+	return nil
+}
+
+// indexedFS is a MapFS whose directories are listed from an index, as git's tree FS lists them
+// (fstest.MapFS scans every file for each listing, which would time the map, not the layout).
+type indexedFS struct {
+	fstest.MapFS
+	dirs map[string][]fs.DirEntry
+}
+
+func newIndexedFS(files map[string]string) indexedFS {
+	m := fstest.MapFS{}
+	for p, c := range files {
+		m[p] = &fstest.MapFile{Data: []byte(c)}
+	}
+	children := map[string]map[string]bool{}
+	ix := indexedFS{MapFS: m, dirs: map[string][]fs.DirEntry{}}
+	for p := range files {
+		child := p
+		for dir := path.Dir(p); ; dir = path.Dir(dir) {
+			if children[dir] == nil {
+				children[dir] = map[string]bool{}
+			}
+			children[dir][path.Base(child)] = true
+			if dir == "." {
+				break
+			}
+			child = dir
+		}
+	}
+	for dir, names := range children {
+		sorted := make([]string, 0, len(names))
+		for n := range names {
+			sorted = append(sorted, n)
+		}
+		slices.Sort(sorted)
+		for _, n := range sorted {
+			full := path.Join(dir, n)
+			info, err := fs.Stat(m, full)
+			if err == nil {
+				ix.dirs[dir] = append(ix.dirs[dir], fs.FileInfoToDirEntry(info))
+			}
+		}
+	}
+	return ix
+}
+
+// ReadDir lists a directory from the index.
+func (f indexedFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if entries, ok := f.dirs[name]; ok {
+		return entries, nil
+	}
+	return f.MapFS.ReadDir(name)
+}
