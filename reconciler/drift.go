@@ -50,7 +50,7 @@ func (r *Reconciler) scheduleDrift(ctx context.Context) {
 // RequestDriftCheck asks for a drift check of one stack on main as soon as a worker is free.
 func (r *Reconciler) RequestDriftCheck(stack string) {
 	r.drift.markDue(stack)
-	r.queue.Add(Key{Stack: stack, Branch: r.opts.Branch})
+	r.queue.AddPriority(Key{Stack: stack, Branch: r.opts.Branch}, PriorityDrift)
 }
 
 // driftCheck plans the stack at its applied revision and, by policy, corrects, holds or alerts:
@@ -116,7 +116,7 @@ func logDriftCheck(ctx context.Context, log *slog.Logger, v DriftVerdict, plan *
 
 func (r *Reconciler) retryDrift(stack string, after time.Duration) {
 	r.drift.markDue(stack)
-	r.queue.AddAfter(Key{Stack: stack, Branch: r.opts.Branch}, after)
+	r.queue.AddAfterPriority(Key{Stack: stack, Branch: r.opts.Branch}, PriorityDrift, after)
 }
 
 // forgetRemovedStacks drops the drift schedule of stacks that are no longer in main's layout.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,10 @@ import (
 
 // Config is trueup.yaml. Secrets are never written in it: only the names of the environment
 // variables (or AWS Secrets Manager ARNs) that hold them.
+//
+// Workers is how many Terraform runs go at once. Runs mostly wait on cloud APIs, so its default is
+// taken from the machine: 4 × runtime.NumCPU(), at least 4 and at most 32 (DefaultWorkers). A value
+// set in the file or with --workers is kept; it must be between 1 and 64.
 type Config struct {
 	Repo          RepoConfig      `yaml:"repo"`
 	DataDir       string          `yaml:"data_dir"`
@@ -128,7 +133,7 @@ func DefaultConfig() Config {
 	return Config{
 		Repo:          RepoConfig{Branch: "main", PollInterval: 30 * time.Second},
 		DataDir:       "/var/lib/trueup",
-		Workers:       2,
+		Workers:       DefaultWorkers(runtime.NumCPU()),
 		Listen:        ":8080",
 		ShutdownGrace: 4 * time.Minute,
 		Log:           LogConfig{Format: "text", Level: "info"},
@@ -136,6 +141,10 @@ func DefaultConfig() Config {
 		Drift:         DriftConfig{Interval: 10 * time.Minute, Remediate: string(reconciler.RemediateAuto)},
 	}
 }
+
+// DefaultWorkers is the default of Config.Workers on a machine with cpus CPUs: 4 per CPU, at least 4
+// and at most 32.
+func DefaultWorkers(cpus int) int { return min(max(4*cpus, 4), 32) }
 
 // LoadConfig reads path over the defaults. Unknown or mistyped keys are errors naming the key and line.
 func LoadConfig(path string) (Config, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -45,6 +46,23 @@ api:
 	assert.Equal(t, 10*time.Minute, cfg.Drift.Interval)
 	assert.Equal(t, 10, cfg.Drift.MaxChanges)
 	assert.True(t, cfg.API.Pprof)
+}
+
+func TestConfigDefaultWorkersFromTheMachine(t *testing.T) {
+	for cpus, want := range map[int]int{0: 4, 1: 4, 2: 8, 3: 12, 8: 32, 9: 32, 64: 32} {
+		assert.Equal(t, want, DefaultWorkers(cpus), "%d CPUs", cpus)
+	}
+	assert.Equal(t, DefaultWorkers(runtime.NumCPU()), DefaultConfig().Workers)
+	c := DefaultConfig()
+	c.Repo.URL = "/x"
+	require.NoError(t, c.Validate(), "the default is valid")
+
+	cfg, err := LoadConfig(writeConfig(t, "repo:\n  url: /x\nworkers: 1\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, cfg.Workers, "an explicit value is kept")
+	cfg, err = LoadConfig(writeConfig(t, "repo:\n  url: /x\n"))
+	require.NoError(t, err)
+	assert.Equal(t, DefaultWorkers(runtime.NumCPU()), cfg.Workers, "no value: the machine's default")
 }
 
 func TestLoadConfigErrorsNameTheKeyAndLine(t *testing.T) {
