@@ -53,6 +53,27 @@ func (m *Mirror) Tree(ctx context.Context, rev reconciler.Revision) (fs.FS, erro
 // read from one (the stacks' layout) holds for the other.
 func (f *treeFS) TreeHash() string { return f.root.String() }
 
+// DirHash is the tree hash of directory name: the same hash means the same files. It is not known
+// (false) for a directory that holds symbolic links, whose targets may lie outside its tree.
+func (f *treeFS) DirHash(name string) (string, bool) {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	n, err := f.lookup("dirhash", name, true)
+	if err != nil || !n.isDir() {
+		return "", false
+	}
+	d, err := f.dir(n)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range d.entries {
+		if e.Mode == filemode.Symlink {
+			return "", false
+		}
+	}
+	return n.hash.String(), true
+}
+
 // treeFS is a commit tree seen as an fs.FS. Every method takes the mirror's mutex: the go-git
 // storage below is not safe for concurrent use. dirs caches decoded trees, guarded by the same mutex.
 type treeFS struct {

@@ -165,4 +165,29 @@ func TestTreeHashNamesTheTree(t *testing.T) {
 	}
 	assert.Equal(t, hash(first), hash(same))
 	assert.NotEqual(t, hash(first), hash(other))
+
+	dirHash := func(rev reconciler.Revision, dir string) (string, bool) {
+		fsys, err := m.Tree(context.Background(), rev)
+		require.NoError(t, err)
+		return fsys.(interface{ DirHash(string) (string, bool) }).DirHash(dir)
+	}
+	a1, ok := dirHash(first, "stacks/a")
+	require.True(t, ok)
+	a2, _ := dirHash(other, "stacks/a")
+	assert.NotEqual(t, a1, a2, "a changed file changes its directory's hash")
+	s1, _ := dirHash(first, "stacks")
+	assert.NotEqual(t, s1, a1)
+	_, ok = dirHash(first, "stacks/a/main.tf")
+	assert.False(t, ok, "a file is not a directory")
+}
+
+func TestDirHashIsUnknownForDirectoriesWithLinks(t *testing.T) {
+	m, rev := treeFixture(t, false)
+	fsys, err := m.Tree(context.Background(), rev)
+	require.NoError(t, err)
+	h := fsys.(interface{ DirHash(string) (string, bool) })
+	_, ok := h.DirHash("stacks/a") // holds shared.tf, a link into modules/
+	assert.False(t, ok)
+	_, ok = h.DirHash("modules/shared")
+	assert.True(t, ok)
 }

@@ -51,6 +51,10 @@ type RunSpec struct {
 	Untrusted bool
 	// RunID identifies the run (per-run HOME and TMPDIR, logs).
 	RunID string
+	// SeedDataDir is an initialised DataDir of the same stack on the applied branch; a new DataDir
+	// starts from a copy of it when their init inputs are the same, and its first run skips init.
+	// It must be a trusted run's DataDir (it is copied, never shared, and never written); "" for none.
+	SeedDataDir string
 }
 
 // Runner runs Terraform. Errors are *Error: KindLocked for a held state lock, KindCanceled when ctx

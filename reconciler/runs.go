@@ -18,7 +18,7 @@ import (
 // applied branch run untrusted code. Names are injective (Slug): two stacks or targets never share
 // a directory.
 func (r *Reconciler) spec(s Stack, rev Revision, target string) RunSpec {
-	return RunSpec{
+	spec := RunSpec{
 		Stack:     s,
 		Revision:  rev,
 		Workdir:   filepath.Join(r.opts.DataDir, "work", Slug(target), s.Slug()),
@@ -26,6 +26,11 @@ func (r *Reconciler) spec(s Stack, rev Revision, target string) RunSpec {
 		StatePath: filepath.Join(r.stateDir(s.Name), "terraform.tfstate"),
 		Untrusted: target != r.opts.Branch,
 	}
+	if spec.Untrusted {
+		// A branch's first plan starts from main's initialised TF data dir when the init inputs match.
+		spec.SeedDataDir = filepath.Join(r.opts.DataDir, "tfdata", Slug(r.opts.Branch), s.Slug())
+	}
+	return spec
 }
 
 // stateDir is where a stack without a backend keeps its state.

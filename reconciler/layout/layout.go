@@ -47,6 +47,8 @@ type Options struct {
 	// AWSDefaults (trueup.yaml's aws: section) fill the aws settings a stack's .trueup.yaml entry
 	// leaves unset; a stack without an aws entry, or a discovered one, gets them as they are.
 	AWSDefaults reconciler.StackAWS
+	// Cache, when set, keeps parsed directories across loads (Loader makes one when it is nil).
+	Cache *ModuleCache
 }
 
 // Load is LoadWith without defaults: each stack's AWS is what .trueup.yaml says, zero when it says nothing.
@@ -54,6 +56,9 @@ func Load(fsys fs.FS) (*Layout, error) { return LoadWith(fsys, Options{}) }
 
 // Loader is LoadWith as the reconciler's LayoutLoader.
 func Loader(opts Options) reconciler.LayoutLoader {
+	if opts.Cache == nil {
+		opts.Cache = &ModuleCache{}
+	}
 	return func(fsys fs.FS) (*reconciler.Layout, error) {
 		l, err := LoadWith(fsys, opts)
 		if err != nil {
@@ -69,7 +74,7 @@ func Loader(opts Options) reconciler.LayoutLoader {
 // print them one per line).
 func LoadWith(fsys fs.FS, opts Options) (*Layout, error) {
 	res := newResolver(fsys)
-	g := newGraph(fsys, res)
+	g := newGraph(fsys, res, opts.Cache)
 	var (
 		stacks     []reconciler.Stack
 		realDirs   = map[string]string{} // stack name -> real dir

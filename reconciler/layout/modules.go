@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -29,15 +30,17 @@ type graph struct {
 	res      *resolver
 	parsed   map[string]*moduleInfo // by real directory
 	warnings map[string]struct{}
+	cache    *ModuleCache // across loads; nil for none
 }
 
-func newGraph(fsys fs.FS, res *resolver) *graph {
+func newGraph(fsys fs.FS, res *resolver, cache *ModuleCache) *graph {
 	return &graph{
 		fsys:     fsys,
 		tfs:      tfconfig.WrapFS(fsys),
 		res:      res,
 		parsed:   map[string]*moduleInfo{},
 		warnings: map[string]struct{}{},
+		cache:    cache,
 	}
 }
 
@@ -61,6 +64,34 @@ func (g *graph) module(dir string) *moduleInfo {
 	if m, ok := g.parsed[dir]; ok {
 		return m
 	}
+	if g.cache == nil {
+		return g.parse(dir)
+	}
+	key, ok := g.cache.key(g.fsys, dir)
+	if !ok {
+		return g.parse(dir)
+	}
+	if c, hit := g.cache.get(key); hit {
+		for _, w := range c.warnings {
+			g.warnings[w] = struct{}{}
+		}
+		g.parsed[dir] = c.info
+		return c.info
+	}
+	before := maps.Clone(g.warnings)
+	m := g.parse(dir)
+	var added []string
+	for w := range g.warnings {
+		if _, ok := before[w]; !ok {
+			added = append(added, w)
+		}
+	}
+	g.cache.put(key, cachedModule{info: m, warnings: added})
+	return m
+}
+
+// parse reads the real directory dir with terraform-config-inspect.
+func (g *graph) parse(dir string) *moduleInfo {
 	mod, diags := tfconfig.LoadModuleFromFilesystem(g.tfs, dir)
 	if diags.HasErrors() {
 		var errs []tfconfig.Diagnostic

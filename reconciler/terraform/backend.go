@@ -176,16 +176,21 @@ func (j *job) prepareBackend(ctx context.Context) ([]string, error) {
 	}
 	if j.spec.Untrusted {
 		// Untrusted code reads a copy of the stack's state, taken now, inside its own data dir:
-		// it never sees (nor locks, nor writes) the real state directory.
+		// it never sees (nor locks, nor writes) the real state directory. In the sandbox the copy
+		// is shown at the real state's path (stateMount); outside, it is read at its own path.
 		copied := filepath.Join(j.spec.DataDir, "state", filepath.Base(statePath))
 		if err := snapshotDir(filepath.Dir(statePath), filepath.Dir(copied)); err != nil {
 			return nil, fmt.Errorf("copy state: %w", err)
 		}
-		statePath = copied
+		if _, _, mounted := j.stateMount(); !mounted {
+			statePath = copied
+		}
 	}
 	stateDir := filepath.Dir(statePath)
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
-		return nil, err
+	if _, _, mounted := j.stateMount(); !mounted {
+		if err := os.MkdirAll(stateDir, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	workspaceDir := filepath.Join(stateDir, "workspaces")
 	name := j.spec.Stack.Name

@@ -2,13 +2,8 @@ package terraform
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,7 +17,8 @@ import (
 const fingerprintFile = "init.fingerprint"
 
 // ensureInit runs terraform init unless nothing init depends on changed since the last
-// successful init into the same TF_DATA_DIR, then selects the stack's workspace.
+// successful init into the same TF_DATA_DIR, or the run's seed (RunSpec.SeedDataDir) was
+// initialised with the same init inputs and is copied instead, then selects the stack's workspace.
 func (j *job) ensureInit(ctx context.Context) error {
 	name := j.spec.Stack.Name
 	backendConfig, err := j.prepareBackend(ctx)
@@ -40,6 +36,11 @@ func (j *job) ensureInit(ctx context.Context) error {
 	// A failed init must not leave a fingerprint that makes the next run skip init.
 	if err := os.Remove(fpPath); err != nil && !os.IsNotExist(err) {
 		return reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: %w", name, err))
+	}
+	// A new data dir (a branch's first run) starts from the applied branch's when their init
+	// inputs are the same.
+	if j.seedFrom(ctx, fp, fpPath) {
+		return j.selectWorkspace(ctx)
 	}
 	// Init runs in the default workspace: a previously selected workspace may not exist in a
 	// reconfigured backend, and init cannot ask which one to use instead.
@@ -88,57 +89,6 @@ func (j *job) selectWorkspace(ctx context.Context) error {
 		return err
 	}
 	return j.call(ctx, "workspace", func(ctx context.Context) error { return j.tf.WorkspaceNew(ctx, ws) })
-}
-
-// fingerprint hashes everything terraform init depends on: the stack's configuration and
-// dependency lock file, trueup's override file, the local modules' *.tf files, the stack's
-// location, the binary, the CLI configuration and the backend arguments.
-func (j *job) fingerprint(backendConfig []string) (string, error) {
-	h := sha256.New()
-	fmt.Fprintf(h, "binary=%s\ncliconfig=%s\ncache=%s\nstackdir=%s\n", j.r.binary, j.r.cliConfig, j.r.opts.PluginCacheDir, j.stackDir)
-	for _, bc := range backendConfig {
-		fmt.Fprintf(h, "backend-config=%s\n", bc)
-	}
-	if j.r.cliConfig != "" {
-		if b, err := os.ReadFile(j.r.cliConfig); err == nil { // trusted: the operator's file
-			fmt.Fprintf(h, "cliconfig-content=%x\n", sha256.Sum256(b))
-		} else if !os.IsNotExist(err) {
-			return "", err
-		}
-	}
-	entries, err := j.checkout.ReadDir(j.stackRel())
-	if err != nil {
-		return "", err
-	}
-	for _, e := range entries {
-		if e.IsDir() || !(isConfigFile(e.Name()) || e.Name() == ".terraform.lock.hcl") {
-			continue
-		}
-		if err := j.checkout.hash(h, filepath.Join(j.stackRel(), e.Name())); err != nil {
-			return "", err
-		}
-	}
-	for _, dir := range j.spec.Stack.ModuleDirs {
-		err := fs.WalkDir(j.checkout.root.FS(), path.Clean(dir), func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil // a module removed from the repository: init will say so
-				}
-				return err
-			}
-			if d.IsDir() && d.Name() == ".terraform" {
-				return fs.SkipDir
-			}
-			if d.Type().IsRegular() && strings.HasSuffix(d.Name(), ".tf") {
-				return j.checkout.hash(h, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return "", err
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func dirExists(path string) bool {

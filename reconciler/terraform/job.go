@@ -117,8 +117,31 @@ func (j *job) sandboxWrapper() (string, error) {
 		readWrite: []string{j.spec.Workdir, j.spec.DataDir, j.runDir},
 		private:   j.r.opts.Private,
 	}
+	if from, to, ok := j.stateMount(); ok {
+		paths.mounts = []mount{{from: from, to: to}}
+	}
 	path := filepath.Join(dir, "terraform")
 	return path, j.r.opts.Sandbox.writeWrapper(path, j.r.binary, paths)
+}
+
+// stateMount is where a sandboxed run's copy of its stack's local state lives (from, in its data
+// dir) and where the sandbox shows it (to, the directory of the real state): the run's backend
+// arguments, and so its TF data dir and init fingerprint, are then the applied branch's, which
+// lets it start from the applied branch's data dir (RunSpec.SeedDataDir). ok is false for runs
+// outside the sandbox, which read their copy at its own path.
+func (j *job) stateMount() (from, to string, ok bool) {
+	if !j.spec.Untrusted || j.r.opts.Sandbox == nil || j.spec.StatePath == "" {
+		return "", "", false
+	}
+	statePath, err := filepath.Abs(j.spec.StatePath)
+	if err != nil {
+		return "", "", false
+	}
+	dataDir, err := filepath.Abs(j.spec.DataDir)
+	if err != nil {
+		return "", "", false
+	}
+	return filepath.Join(dataDir, "state"), filepath.Dir(statePath), true
 }
 
 // stackRel is the stack's directory relative to the checkout.

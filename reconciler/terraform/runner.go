@@ -73,6 +73,7 @@ type Runner struct {
 	warned   map[string]bool // stacks already warned about their backend
 
 	inits atomic.Int64 // terraform init runs, for tests and metrics
+	seeds atomic.Int64 // TF data dirs seeded from RunSpec.SeedDataDir instead of init
 }
 
 var _ reconciler.Runner = (*Runner)(nil)

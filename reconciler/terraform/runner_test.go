@@ -257,34 +257,6 @@ func TestCancelInterruptsApply(t *testing.T) {
 	}
 }
 
-func TestInitRunsOnlyWhenNeeded(t *testing.T) {
-	r := newTestRunner(t, 0)
-	e := newEnv(t)
-	writeFiles(t, e.workdir, map[string]string{
-		"s/main.tf":      `module "m" { source = "../modules/m" }`,
-		"modules/m/m.tf": `resource "terraform_data" "x" { input = "1" }`,
-	})
-	spec := e.spec("s", "")
-	spec.Stack.ModuleDirs = []string{"modules/m"}
-	plan := func() {
-		t.Helper()
-		_, err := r.Plan(t.Context(), spec)
-		require.NoError(t, err)
-	}
-	plan()
-	plan()
-	assert.EqualValues(t, 1, r.inits.Load(), "unchanged configuration: init skipped")
-	assert.FileExists(t, filepath.Join(spec.DataDir, fingerprintFile))
-
-	writeFiles(t, e.workdir, map[string]string{"modules/m/m.tf": `resource "terraform_data" "x" { input = "2" }`})
-	plan()
-	assert.EqualValues(t, 2, r.inits.Load(), "a module changed: init again")
-
-	require.NoError(t, os.RemoveAll(filepath.Join(spec.DataDir, "tfdata")))
-	plan()
-	assert.EqualValues(t, 3, r.inits.Load(), "data dir gone: init again")
-}
-
 func TestConcurrentInitsShareTheCache(t *testing.T) {
 	r := newTestRunner(t, 0)
 	e := newEnv(t)

@@ -136,7 +136,13 @@ type sandboxPaths struct {
 	readOnly  []string // Terraform's directory, the CLI config, provider mirrors, the plugin cache, CA files
 	readWrite []string // the run's checkout, TF data dir (with HOME, TMPDIR and its state copy)
 	private   []string // never shown, nor any directory holding one (Options.Private)
+	// mounts are read-write binds of a host directory (from) at another path (to), after the
+	// others, when from exists: the run's state copy shown where the stack's real state lives.
+	mounts []mount
 }
+
+// mount shows the host directory from at the path to inside the sandbox.
+type mount struct{ from, to string }
 
 // args is bubblewrap's command line for one run, up to and including "--". A read-only path that
 // is, or contains, one of p.private is never shown.
@@ -150,6 +156,9 @@ func (s *Sandbox) args(p sandboxPaths) []string {
 	}
 	for _, d := range dedupe(p.readWrite) {
 		args = append(args, "--bind", d, d)
+	}
+	for _, m := range p.mounts {
+		args = append(args, "--bind-try", filepath.Clean(m.from), filepath.Clean(m.to))
 	}
 	return append(args, "--")
 }

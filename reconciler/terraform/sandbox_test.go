@@ -163,10 +163,13 @@ resource "terraform_data" "probe" {
 	}
 	assert.Contains(t, out, "PASSED_TO_PLANS=plans0value")
 	assert.NotContains(t, out, "main0value", "pass_env.main never reaches branch plans")
-	for _, seen := range []string{"other_state", "database", "real_state", "shadow", "daemon_home"} {
+	for _, seen := range []string{"other_state", "database", "shadow", "daemon_home"} {
 		assert.Regexp(t, `\b`+seen+` += false`, out, "%s is visible in the sandbox", seen)
 	}
 	assert.Regexp(t, `\bown_copy += true`, out, "the plan reads its own copy of the state")
+	// The copy is shown where the real state lives, so that the run's backend arguments are main's
+	// (see TestPullRequestStartsFromMainsInit); the real state is untouched and unlocked (below).
+	assert.Regexp(t, `\breal_state += true`, out, "the copy is shown at the real state's path")
 
 	stateAfter, err := os.ReadFile(mainSpec.StatePath)
 	require.NoError(t, err)
