@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
@@ -20,7 +21,9 @@ const PlanFileName = "plan.tfplan"
 // changes: a plan without changes is returned with File set, Complete true and no Changes or
 // Drift. Drift is therefore reported only when it matters to the configuration (it changes
 // what the plan does); a refresh that only updates state without planned changes is not
-// reported. Rendered is filled (terraform show) only when spec.Render is set and there are changes.
+// reported. Rendered is filled only when spec.Render is set and there are changes: the human
+// rendering plan printed itself (what terraform show prints of the plan file), so no third Terraform
+// process runs.
 func (r *Runner) Plan(ctx context.Context, spec reconciler.RunSpec) (*reconciler.Plan, error) {
 	j, err := r.newJob(spec)
 	if err != nil {
@@ -43,6 +46,7 @@ func (r *Runner) Plan(ctx context.Context, spec reconciler.RunSpec) (*reconciler
 	if err != nil {
 		return nil, err
 	}
+	planOutput := j.stdout.String() // the next call resets the buffer
 	plan := &reconciler.Plan{File: planFile, Complete: true}
 	if changed {
 		var tp *tfjson.Plan
@@ -55,11 +59,7 @@ func (r *Runner) Plan(ctx context.Context, spec reconciler.RunSpec) (*reconciler
 		}
 		fromJSON(tp, plan)
 		if spec.Render {
-			err = j.call(ctx, "show", func(ctx context.Context) (err error) {
-				plan.Rendered, err = j.tf.ShowPlanFileRaw(ctx, planFile)
-				return err
-			})
-			if err != nil {
+			if plan.Rendered, err = j.render(ctx, planOutput, planFile); err != nil {
 				return nil, err
 			}
 		}
@@ -94,4 +94,53 @@ func (r *Runner) Apply(ctx context.Context, spec reconciler.RunSpec, plan *recon
 		return nil, err
 	}
 	return &reconciler.ApplyResult{TerraformTime: j.spent}, nil
+}
+
+// render is Terraform's human rendering of the plan: plan's own output without what terraform show
+// would not print, or terraform show itself when that output is not recognised.
+func (j *job) render(ctx context.Context, planOutput, planFile string) (string, error) {
+	if text, ok := renderingFromPlanOutput(planOutput); ok {
+		return text, nil
+	}
+	var text string
+	err := j.call(ctx, "show", func(ctx context.Context) (err error) {
+		text, err = j.tf.ShowPlanFileRaw(ctx, planFile)
+		return err
+	})
+	return text, err
+}
+
+// planStart are the first lines terraform show prints of a plan with changes.
+var planStart = []string{
+	"Terraform used the selected providers to generate the following execution",
+	"Note: Objects have changed outside of Terraform",
+}
+
+// renderingFromPlanOutput cuts `terraform plan -out`'s output (-no-color) down to what `terraform
+// show` prints of the saved plan: without the refresh and read progress lines before it, and
+// without what follows the plan (warnings, and outside automation the "Saved the plan to"
+// trailer). ok is false when the output does not look like a plan's.
+func renderingFromPlanOutput(out string) (string, bool) {
+	out = "\n" + out
+	start := -1
+	for _, marker := range planStart {
+		if i := strings.Index(out, "\n\n"+marker); i >= 0 && (start < 0 || i < start) {
+			start = i + 1 // show starts with the blank line before the marker
+		}
+	}
+	if start < 0 {
+		return "", false
+	}
+	body := out[start:]
+	summary := strings.LastIndex(body, "\nPlan: ")
+	if summary < 0 {
+		return "", false
+	}
+	end := len(body)
+	for _, trailer := range []string{"\n─", "\n╷"} {
+		if i := strings.Index(body[summary:], trailer); i >= 0 && summary+i < end {
+			end = summary + i
+		}
+	}
+	return strings.TrimRight(body[:end], "\n") + "\n", true
 }
