@@ -16,7 +16,8 @@ import (
 )
 
 // baseline plans stacks with bare Terraform in trueup's own initialised directories: the stack in
-// <data_dir>/work/main/<slug>/<dir> with TF_DATA_DIR <data_dir>/tfdata/main/<slug>/tfdata, so the
+// <data_dir>/work/<Slug(main)>/<Slug(stack)>/<dir> with TF_DATA_DIR
+// <data_dir>/tfdata/<Slug(main)>/<Slug(stack)>/tfdata, so the
 // same configuration, backend settings, providers and state. It does what trueup's drift check does
 // with Terraform: plan -out, then show -json only when the plan has changes.
 type baseline struct {
@@ -56,12 +57,12 @@ func (b baseline) sweep(ctx context.Context) (time.Duration, error) {
 }
 
 func (b baseline) plan(ctx context.Context, stack string) error {
-	slug := reconciler.Slug(stack)
-	dir := filepath.Join(b.dataDir, "work", "main", slug, filepath.FromSlash(stack))
+	slug, main := reconciler.Slug(stack), reconciler.Slug("main")
+	dir := filepath.Join(b.dataDir, "work", main, slug, filepath.FromSlash(stack))
 	planFile := filepath.Join(b.planDir, slug+".tfplan")
 	env := append(os.Environ(),
 		"TF_CLI_CONFIG_FILE="+b.e.tfrc,
-		"TF_DATA_DIR="+filepath.Join(b.dataDir, "tfdata", "main", slug, "tfdata"),
+		"TF_DATA_DIR="+filepath.Join(b.dataDir, "tfdata", main, slug, "tfdata"),
 		"TF_PLUGIN_CACHE_DIR="+filepath.Join(b.dataDir, "plugin-cache"),
 		"CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1",
 	)
