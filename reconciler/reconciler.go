@@ -43,8 +43,8 @@ type Options struct {
 	// DataDir holds workdirs, Terraform data dirs and state for stacks without a backend.
 	DataDir string
 	// Workers bounds concurrent Terraform runs (default 2; trueup run defaults to 4 × CPUs, 4..32).
-	// Branch and pull request plans use the workers applies leave free; one target never holds
-	// more than half of them.
+	// Branch and pull request plans use the workers applies leave free; one branch or pull
+	// request never holds all of them (at most all but one).
 	Workers int
 	// PollInterval is how often the remote is polled (default 30s).
 	PollInterval time.Duration
@@ -172,7 +172,7 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 		runner:     runner,
 		store:      store,
 		log:        opts.Logger,
-		queue:      newKeyQueue(opts.Branch, max(1, opts.Workers/2)),
+		queue:      newKeyQueue(opts.Branch, max(1, opts.Workers-1)),
 		drift:      newDriftSchedule(),
 		changed:    map[[2]Revision][]string{},
 		poke:       make(chan struct{}, 1),

@@ -103,3 +103,31 @@ func collect(errs <-chan error) []error {
 	}
 	return out
 }
+
+// floor is bare Terraform's time for what a pull request's plan must do at least: plan -out, then
+// show -json when there are changes, in the target's own initialised workdir (the one trueup
+// planned it in), so the same configuration, providers and state.
+func (b baseline) floor(ctx context.Context, target, stack string) (time.Duration, error) {
+	slug, t := reconciler.Slug(stack), reconciler.Slug(target)
+	dir := filepath.Join(b.dataDir, "work", t, slug, filepath.FromSlash(stack))
+	planFile := filepath.Join(b.planDir, t+"-"+slug+".tfplan")
+	if err := os.MkdirAll(b.planDir, 0o755); err != nil {
+		return 0, err
+	}
+	env := append(os.Environ(),
+		"TF_CLI_CONFIG_FILE="+b.e.tfrc,
+		"TF_DATA_DIR="+filepath.Join(b.dataDir, "tfdata", t, slug, "tfdata"),
+		"CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1",
+	)
+	start := time.Now()
+	code, err := b.terraform(ctx, dir, env, "plan", "-no-color", "-input=false", "-detailed-exitcode", "-lock=false", "-out="+planFile)
+	if err != nil {
+		return 0, fmt.Errorf("floor %s on %s: %w", stack, target, err)
+	}
+	if code == 2 {
+		if _, err := b.terraform(ctx, dir, env, "show", "-json", "-no-color", planFile); err != nil {
+			return 0, fmt.Errorf("floor %s on %s: %w", stack, target, err)
+		}
+	}
+	return time.Since(start), nil
+}

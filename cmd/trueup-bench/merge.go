@@ -61,6 +61,9 @@ func benchMerge(ctx context.Context, e *env, reps int, res *Results) error {
 	if err := m.memory(ctx, res); err != nil {
 		return fmt.Errorf("memory: %w", err)
 	}
+	if err := m.prFanout(ctx, res); err != nil {
+		return fmt.Errorf("module_fanout (pull request): %w", err)
+	}
 	return nil
 }
 
@@ -203,8 +206,9 @@ func (m *mergeBench) moduleFanout(ctx context.Context, res *Results) error {
 // prComment opens pull requests that change one stack each and measures the time from the
 // pull_request webhook to the last comment write for it, minus Terraform's own time.
 func (m *mergeBench) prComment(ctx context.Context, reps int, res *Results) error {
-	var overheads []float64
+	var overheads, totals, floors []float64
 	var samples []map[string]any
+	base := baseline{e: m.e, dataDir: m.d.dataDir, planDir: filepath.Join(filepath.Dir(m.d.dataDir), "floor-plans")}
 	for i := range reps {
 		n, idx := i+1, 20+i
 		stack := stackName(idx)
@@ -255,14 +259,22 @@ func (m *mergeBench) prComment(ctx context.Context, reps int, res *Results) erro
 		total := last.Sub(t0)
 		overhead := total - tf
 		overheads = append(overheads, ms(overhead))
+		floor, err := base.floor(ctx, target, stack)
+		if err != nil {
+			return err
+		}
+		totals, floors = append(totals, ms(total)), append(floors, ms(floor))
 		samples = append(samples, map[string]any{
 			"pr": n, "stack": stack, "total_ms": ms(total), "terraform_ms": ms(tf), "overhead_ms": ms(overhead),
-			"terraform_ops_ms": opsMS(byOp), "comment_writes": len(writes),
+			"terraform_ops_ms": opsMS(byOp), "comment_writes": len(writes), "floor_ms": ms(floor),
 		})
 		m.e.logf("  PR #%d: last comment %s after the webhook; Terraform %s; overhead %s; %d comment writes",
 			n, total.Round(time.Millisecond), tf.Round(time.Millisecond), overhead.Round(time.Millisecond), len(writes))
 	}
-	res.PRComment = PRComment{OverheadMS: round(median(overheads), 1)}
+	res.PRComment = PRComment{OverheadMS: round(median(overheads), 1), FloorMS: round(median(floors), 1)}
+	if res.PRComment.FloorMS > 0 {
+		res.PRComment.Ratio = round(median(totals)/res.PRComment.FloorMS, 3)
+	}
 	res.note("pr_comment", map[string]any{
 		"samples": samples,
 		"how": "push a branch, set refs/pull/N/head, list the pull request on the stub, send a signed pull_request " +

@@ -53,11 +53,19 @@ type ModuleFanout struct {
 	StacksTotal int `json:"stacks_total"`
 	Expected    int `json:"expected"`
 	Planned     int `json:"planned"`
+	// Ratio is a pull request's module change: webhook to finished comment ÷ bare Terraform running
+	// the same plans in initialised workdirs with the same parallelism.
+	Ratio     float64 `json:"ratio"`
+	PRTotalMS float64 `json:"pr_total_ms"`
+	FloorMS   float64 `json:"floor_ms"`
 }
 
 // PRComment is a pull request opened until its plan comment is posted.
 type PRComment struct {
 	OverheadMS float64 `json:"overhead_ms"`
+	// Ratio is webhook to finished comment ÷ bare plan -out (+ show -json) in an initialised workdir.
+	Ratio   float64 `json:"ratio"`
+	FloorMS float64 `json:"floor_ms"`
 }
 
 // Memory is the daemon's resident memory after a sweep.
@@ -148,7 +156,9 @@ func (r *Results) printTable(w io.Writer) {
 	row("merge_apply", "overhead beyond Terraform", fmt.Sprintf("%.0f ms", m.OverheadMS), "<= 300 ms", m.OverheadMS <= 300)
 	f := r.ModuleFanout
 	row("module_fanout", fmt.Sprintf("stacks planned (of %d)", f.StacksTotal), fmt.Sprint(f.Planned), fmt.Sprint(f.Expected), f.Planned == f.Expected)
+	row("module_fanout", fmt.Sprintf("pull request comment ÷ bare plans (%.0f ms / %.0f ms)", f.PRTotalMS, f.FloorMS), fmt.Sprintf("%.2f", f.Ratio), "<= 1.3", f.Ratio > 0 && f.Ratio <= 1.3)
 	row("pr_comment", "overhead beyond Terraform", fmt.Sprintf("%.0f ms", r.PRComment.OverheadMS), "<= 300 ms", r.PRComment.OverheadMS <= 300)
+	row("pr_comment", fmt.Sprintf("comment ÷ bare plan (floor %.0f ms)", r.PRComment.FloorMS), fmt.Sprintf("%.2f", r.PRComment.Ratio), "<= 1.5", r.PRComment.Ratio > 0 && r.PRComment.Ratio <= 1.5)
 	mem := r.Memory
 	row("memory", fmt.Sprintf("daemon RSS (%d stacks, %d PRs)", mem.Stacks, mem.PRs), fmt.Sprintf("%.1f MB", mem.RSSMB), "<= 150 MB", mem.RSSMB > 0 && mem.RSSMB <= 150)
 	g := r.GitPoll
