@@ -32,7 +32,7 @@ var scenarioNames = []string{"init_drift", "merge_memory", "git_poll", "sandbox"
 // scenarioResults are the contract objects each scenario fills.
 var scenarioResults = map[string][]string{
 	"init_drift":   {"parallel_init", "drift_sweep"},
-	"merge_memory": {"merge_apply", "module_fanout", "pr_comment", "memory"},
+	"merge_memory": {"merge_apply", "module_fanout", "pr_comment", "memory", "merge_during_drift"},
 	"git_poll":     {"git_poll"},
 	"sandbox":      {"sandbox"},
 	"scale":        {"scale"},

@@ -61,6 +61,9 @@ func benchMerge(ctx context.Context, e *env, reps int, res *Results) error {
 	if err := m.memory(ctx, res); err != nil {
 		return fmt.Errorf("memory: %w", err)
 	}
+	if err := m.mergeDuringDrift(ctx, res); err != nil {
+		return fmt.Errorf("merge_during_drift: %w", err)
+	}
 	if err := m.prFanout(ctx, res); err != nil {
 		return fmt.Errorf("module_fanout (pull request): %w", err)
 	}

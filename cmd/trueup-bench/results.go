@@ -24,6 +24,8 @@ type Results struct {
 	ParallelInit ParallelInit `json:"parallel_init"`
 	Sandbox      Sandbox      `json:"sandbox"`
 	Scale        Scale        `json:"scale"`
+	// MergeDuringDrift is issue 12's merge_during_drift.
+	MergeDuringDrift MergeDuringDrift `json:"merge_during_drift"`
 
 	Machine Machine `json:"machine"`
 	Details Details `json:"details"`
@@ -166,6 +168,8 @@ func (r *Results) printTable(w io.Writer) {
 	row("git_poll", "poll fetching one commit", fmt.Sprintf("%.1f ms", g.OneCommitFetchMS), "<= 200 ms", g.OneCommitFetchMS > 0 && g.OneCommitFetchMS <= 200)
 	p := r.ParallelInit
 	row("parallel_init", fmt.Sprintf("failed runs (%d inits at once)", p.Stacks), fmt.Sprint(p.Failures), "0", p.Failures == 0)
+	md := r.MergeDuringDrift
+	row("merge_during_drift", fmt.Sprintf("apply starts later during a %d-stack drift sweep (one run %.0f ms)", md.Stacks, md.RunMS), fmt.Sprintf("%.0f ms", md.DelayMS), "<= one run", md.BusyMS > 0 && md.DelayMS <= md.RunMS)
 	sc := r.Scale
 	row("scale", fmt.Sprintf("layout load after a move of main (%d stacks; %.0f ms cold)", sc.Stacks, sc.ColdLayoutMS), fmt.Sprintf("%.1f ms", sc.LayoutMS), "<= 100 ms", sc.LayoutMS > 0 && sc.LayoutMS <= 100)
 	sb := r.Sandbox
