@@ -151,9 +151,6 @@ func (r *Runner) Version(ctx context.Context) (string, error) {
 	return v.String(), nil
 }
 
-// Sandboxed reports whether untrusted runs are contained by the sandbox.
-func (r *Runner) Sandboxed() bool { return r.opts.Sandbox != nil }
-
 // warnOnce logs msg at warning level the first time it is called for key.
 func (r *Runner) warnOnce(ctx context.Context, key, msg string, args ...any) {
 	r.warnedMu.Lock()
