@@ -1,7 +1,6 @@
 package reconciler
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -23,7 +22,7 @@ const (
 // Local state is moved stack by stack once the stacks are known: the first layout of main after
 // the upgrade (moveLegacyState), which then writes the version marker. Until the marker is
 // written, every start does this again; each step is idempotent.
-func (r *Reconciler) migrateDataDir(ctx context.Context) {
+func (r *Reconciler) migrateDataDir() {
 	marker := filepath.Join(r.opts.DataDir, dataDirVersionFile)
 	if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == dataDirVersion {
 		return

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxStoredRendering caps the plan text kept per stack and target; the rest is cut with a note.
@@ -166,4 +169,30 @@ func (p *planner) putPlan(ctx context.Context, bp BranchPlan) {
 	if err := p.store.PutBranchPlan(context.WithoutCancel(ctx), bp); err != nil {
 		p.log.Error("record plan", "target", bp.Target, "stack", bp.Stack, "err", err)
 	}
+}
+
+// capText returns s cut to at most limit bytes (at a line end when there is one near, never inside
+// a UTF-8 sequence), with a last line saying how much was cut.
+func capText(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	if nl := strings.LastIndexByte(s[:cut], '\n'); nl > limit/2 {
+		cut = nl + 1
+	}
+	return s[:cut] + "\n… " + strings.TrimSpace(humanBytes(len(s)-cut)) + " more cut by trueup\n"
+}
+
+func humanBytes(n int) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	}
+	return strconv.Itoa(n) + " bytes"
 }

@@ -1,9 +1,7 @@
 package reconciler
 
 import (
-	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // trustedPrivilege returns the branch's stack s with its privilege settings (AWS roles, external
@@ -46,30 +44,4 @@ func sameOnApply(a, b OnApply) bool {
 		return false
 	}
 	return a.Webhook == nil || *a.Webhook == *b.Webhook
-}
-
-// capText returns s cut to at most limit bytes (at a line end when there is one near, never inside
-// a UTF-8 sequence), with a last line saying how much was cut.
-func capText(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	if nl := strings.LastIndexByte(s[:cut], '\n'); nl > limit/2 {
-		cut = nl + 1
-	}
-	return s[:cut] + "\n… " + strings.TrimSpace(humanBytes(len(s)-cut)) + " more cut by trueup\n"
-}
-
-func humanBytes(n int) string {
-	switch {
-	case n >= 1<<20:
-		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
-	case n >= 1<<10:
-		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
-	}
-	return strconv.Itoa(n) + " bytes"
 }

@@ -189,7 +189,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
-	r.migrateDataDir(workCtx)
+	r.migrateDataDir()
 	r.recoverInterrupted(workCtx)
 
 	var workers sync.WaitGroup

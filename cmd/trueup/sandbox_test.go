@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,4 +29,42 @@ func TestSandboxModes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, sb)
 	assert.Equal(t, 1, logs.count("terraform.sandbox is off: branch and pull request plans run as plain processes of trueup's user and can read what it can read"))
+}
+
+// A GitHub App key where branch code can read it in the sandbox is a start-up error.
+func TestPrivateKeyVisibleInTheSandboxIsRefused(t *testing.T) {
+	sb, err := terraform.ProbeSandbox(t.Context(), "")
+	if err != nil {
+		t.Skipf("needs bubblewrap (make tools): %v", err)
+	}
+	shown := t.TempDir()
+	tests := []struct {
+		name, key string
+		readOnly  []string
+		refused   bool
+	}{
+		{name: "under /usr", key: "/usr/share/trueup/app.pem", refused: true},
+		{name: "under /etc/ssl", key: "/etc/ssl/private/app.pem", refused: true},
+		{name: "under sandbox_read_only", key: filepath.Join(shown, "keys", "app.pem"), readOnly: []string{shown}, refused: true},
+		{name: "hidden /usr/local/etc", key: "/usr/local/etc/trueup/app.pem"},
+		{name: "the data dir", key: "/var/lib/trueup/app.pem"},
+		{name: "no key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.GitHub.PrivateKeyFile = tt.key
+			cfg.Terraform.SandboxReadOnly = tt.readOnly
+			err := checkSandboxSecrets(cfg, sb)
+			if !tt.refused {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "is readable by branch plans in the sandbox")
+		})
+	}
+	cfg := DefaultConfig()
+	cfg.GitHub.PrivateKeyFile = "/usr/share/trueup/app.pem"
+	assert.NoError(t, checkSandboxSecrets(cfg, nil), "without a sandbox there is nothing to check")
 }

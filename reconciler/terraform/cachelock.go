@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -178,25 +177,14 @@ func renameNew(tmp, dst string) error {
 	return nil
 }
 
+// copyFile copies from (following a symlinked file, as Terraform would) to a new file to, with
+// from's permissions.
 func copyFile(from, to string) error {
-	in, err := os.Open(from) // follows a symlinked file, as Terraform would
+	fi, err := os.Stat(from)
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return copyFileMode(from, to, fi.Mode().Perm())
 }
 
 // cacheReadOnly reports whether init of the stack in stackRel (of the checkout) will only read
