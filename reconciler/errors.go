@@ -62,3 +62,7 @@ func KindOf(err error) ErrorKind {
 
 // ErrNotFound is returned by stores and sources for a missing item.
 var ErrNotFound = errors.New("not found")
+
+// ErrFenced is returned by a store shared by several replicas for a write made under a lease epoch
+// that is no longer the leader's: the replica lost its lease and must stop acting as leader.
+var ErrFenced = errors.New("fenced: this replica no longer holds the leader's lease")
