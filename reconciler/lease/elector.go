@@ -7,14 +7,17 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/trueup/trueup/reconciler"
 )
 
 // DefaultTTL is how long a lease lasts without renewal: the longest a dead leader's work waits.
 const DefaultTTL = 15 * time.Second
 
 // ErrStepDown is the cause of a leader's context when it stops leading before its own shutdown:
-// its lease ran out, a renewal was refused, or a store refused one of its writes as fenced.
-var ErrStepDown = errors.New("stepped down: the lease is no longer this replica's")
+// its lease ran out, a renewal was refused, or a store refused one of its writes as fenced. It wraps
+// reconciler.ErrFenced, so the reconciler interrupts its Terraform runs at once.
+var ErrStepDown = fmt.Errorf("stepped down: %w", reconciler.ErrFenced)
 
 // Options configure an Elector. Zero values get the documented defaults.
 type Options struct {
