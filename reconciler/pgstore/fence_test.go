@@ -32,12 +32,16 @@ var writes = map[string]func(ctx context.Context, s reconciler.Store) error{
 		_, err := s.Enqueue(ctx, reconciler.Event{Kind: reconciler.EventDriftResolved})
 		return err
 	},
-	"Ack":               func(ctx context.Context, s reconciler.Store) error { return s.Ack(ctx, 1) },
-	"PutBranchPlan":     func(ctx context.Context, s reconciler.Store) error { return s.PutBranchPlan(ctx, reconciler.BranchPlan{Target: "pr:2", Stack: "net"}) },
+	"Ack": func(ctx context.Context, s reconciler.Store) error { return s.Ack(ctx, 1) },
+	"PutBranchPlan": func(ctx context.Context, s reconciler.Store) error {
+		return s.PutBranchPlan(ctx, reconciler.BranchPlan{Target: "pr:2", Stack: "net"})
+	},
 	"DeleteBranchPlans": func(ctx context.Context, s reconciler.Store) error { return s.DeleteBranchPlans(ctx, "pr:1") },
-	"PutPull":           func(ctx context.Context, s reconciler.Store) error { return s.PutPull(ctx, reconciler.PullRequest{Number: 2}) },
-	"DeletePull":        func(ctx context.Context, s reconciler.Store) error { return s.DeletePull(ctx, 1) },
-	"RecordMerge":       func(ctx context.Context, s reconciler.Store) error { return s.RecordMerge(ctx, "m2", 2) },
+	"PutPull": func(ctx context.Context, s reconciler.Store) error {
+		return s.PutPull(ctx, reconciler.PullRequest{Number: 2})
+	},
+	"DeletePull":  func(ctx context.Context, s reconciler.Store) error { return s.DeletePull(ctx, 1) },
+	"RecordMerge": func(ctx context.Context, s reconciler.Store) error { return s.RecordMerge(ctx, "m2", 2) },
 	"AddIntent": func(ctx context.Context, s reconciler.Store) error {
 		_, err := s.(*Store).AddIntent(ctx, Intent{Kind: "sync", Stack: "net"})
 		return err

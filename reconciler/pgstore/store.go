@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -68,8 +67,8 @@ type shared struct {
 	schema   string // quoted identifier followed by "."
 	secret   string // the DSN's password, scrubbed from errors
 	log      *slog.Logger
-	done     chan struct{} // closed when the pool closes
-	doneOnce sync.Once
+	closing  context.Context // canceled when the pool closes
+	closeAll context.CancelFunc
 
 	lastPrune atomic.Int64 // unix nanoseconds of the last prune of old deliveries
 }
@@ -98,14 +97,16 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		schema: pgx.Identifier{opts.Schema}.Sanitize() + ".",
 		secret: cfg.ConnConfig.Password,
 		log:    opts.Logger,
-		done:   make(chan struct{}),
 	}
+	sh.closing, sh.closeAll = context.WithCancel(context.Background())
 	sh.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		sh.closeAll()
 		return nil, sh.scrub(fmt.Errorf("open store: %w", err))
 	}
 	applied, err := sh.migrate(ctx, opts.Schema)
 	if err != nil {
+		sh.closeAll()
 		sh.pool.Close()
 		return nil, sh.scrub(fmt.Errorf("open store in schema %s: %w", opts.Schema, err))
 	}
@@ -121,7 +122,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) || s.fence != nil {
 		return nil
 	}
-	s.doneOnce.Do(func() { close(s.done) })
+	s.closeAll()
 	s.pool.Close()
 	return nil
 }
@@ -144,15 +145,10 @@ func (s *Store) usable(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.closed.Load() {
+	if s.closed.Load() || s.closing.Err() != nil {
 		return errClosed
 	}
-	select {
-	case <-s.done:
-		return errClosed
-	default:
-		return nil
-	}
+	return nil
 }
 
 // read runs fn, which reads, after checking ctx and the store.
