@@ -209,3 +209,59 @@ func TestReplicasStandbyServesWebhooksAndRequests(t *testing.T) {
 	assert.Equal(t, 1.0, samples["trueup_leader"])
 	assert.Contains(t, samples, "trueup_lease_age_seconds")
 }
+
+// Moving up: a stopped one-replica data dir is copied into PostgreSQL, stacks' records and local
+// Terraform state included; a replica on PostgreSQL then finds every stack applied, applies nothing
+// again, and its drift check reads the moved state.
+func TestStoreCopyMovesADataDirIntoPostgres(t *testing.T) {
+	out := t.TempDir()
+	remote := gittest.NewRemote(t)
+	head := remote.CommitAndPush("initial", map[string]string{
+		"stacks/a/main.tf": localStack(out, "a", "a-v1", ""),
+		"stacks/b/main.tf": localStack(out, "b", "b-v1", ""),
+	})
+	t.Setenv(opsTokenEnv, opsToken)
+	set := newReplicaSet(t, remote.URL())
+	t.Setenv("TRUEUP_DATABASE_URL", set.dsn)
+	dir := filepath.Join(set.work, "single")
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	dataDir := filepath.Join(dir, "data")
+	single := opsStartTrueup(t, opsConfigFile(t, dir, remote.URL(), dataDir, 30*time.Second, "api:\n  token_env: "+opsTokenEnv+"\n"))
+	single.waitFor("both stacks applied", func() bool { return single.logs.count("apply finished") == 2 })
+
+	code, stdout, stderr := runOps(t, "store", "copy", "--from", dataDir, "--to", "postgres")
+	assert.Equal(t, 1, code, stdout)
+	assert.Contains(t, stderr, "stop trueup first")
+	assert.Contains(t, stderr, "in use by another trueup")
+
+	single.signal(syscall.SIGTERM)
+	require.Equal(t, 0, single.exitCode())
+	code, stdout, stderr = runOps(t, "store", "copy", "--from", dataDir, "--to", "postgres")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "copied 2 stacks")
+	assert.Contains(t, stdout, "2 Terraform states")
+	assert.NotContains(t, stdout+stderr, set.dsn, "the connection string is never printed")
+	code, _, stderr = runOps(t, "store", "copy", "--from", dataDir, "--to", "postgres")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "already holds 2 stacks", "a second copy never merges two histories")
+
+	r := set.start("r", "api:\n  token_env: "+opsTokenEnv+"\n")
+	waitLeading(r)
+	base := r.url()
+	for _, name := range []string{"stacks/a", "stacks/b"} {
+		st := opsStack(t, base, name)
+		assert.Equal(t, head, st.AppliedRev, "%s keeps its applied revision", name)
+		require.NotNil(t, st.LastRun, name)
+		assert.Equal(t, reconciler.RunApply, st.LastRun.Kind, "%s keeps its history", name)
+	}
+	code, _, reply := opsPost(t, base+"/api/v1/stacks/stacks/a/reconcile", opsToken, "")
+	require.Equal(t, http.StatusAccepted, code, reply)
+	r.waitFor("a drift check on the moved state", func() bool {
+		st := opsStack(t, base, "stacks/a")
+		return st.LastRun != nil && st.LastRun.Kind == reconciler.RunDrift
+	})
+	st := opsStack(t, base, "stacks/a")
+	assert.NotEqual(t, reconciler.ResultFailed, st.LastRun.Result, st.LastRun.Error)
+	assert.False(t, st.Drift.Drifted, "the moved state matches the real world")
+	assert.Zero(t, r.logs.count("apply started"), "nothing is applied again after the move")
+}
