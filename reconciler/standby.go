@@ -123,8 +123,13 @@ func (s *Standby) QueueLen() int { return 0 }
 
 // Carry carries out an intent a standby recorded. An approval of a revision no longer held, or a
 // reconcile of a stack no longer in the repository, is dropped: it returns nil, with a log line, so
-// the intent is not retried forever. Other errors mean "try again later".
+// the intent is not retried forever. Other errors mean "try again later", and so does an error
+// before main's stacks were first read (a leader that has just taken over).
 func (r *Reconciler) Carry(ctx context.Context, in Intent) error {
+	if head, _ := r.mainLayout(); head == "" {
+		// A new leader has not read the repository yet: "not in the repository" would be a lie.
+		return errors.New("main's stacks are not read yet")
+	}
 	var err error
 	switch in.Kind {
 	case IntentReconcile:

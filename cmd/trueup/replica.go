@@ -129,7 +129,7 @@ func (p *replica) lead(ctx context.Context, l lease.Lease) {
 		p.rec = nil
 		p.mu.Unlock()
 	}()
-	go p.carry(ctx, rec) // requests recorded while no replica led
+	go p.carryEvery(ctx, rec)
 	if err := rec.Run(ctx); err != nil {
 		p.log.Error("reconciler", "err", err)
 	}
@@ -149,6 +149,33 @@ func (p *replica) wake(payload string) {
 	default: // "" after a reconnect: something may have been missed
 		rec.Poke()
 		go p.carry(context.Background(), rec)
+	}
+}
+
+// intentSweep is how often a leader looks for intents whose wake-up it missed.
+const intentSweep = 10 * time.Second
+
+// carryEvery carries out the intents recorded while no replica led, as soon as the term's reconciler
+// has read main's stacks, and then every intentSweep in case a wake-up was lost.
+func (p *replica) carryEvery(ctx context.Context, rec *reconciler.Reconciler) {
+	ready := time.NewTicker(100 * time.Millisecond)
+	defer ready.Stop()
+	for rec.Health().Head == "" {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ready.C:
+		}
+	}
+	sweep := time.NewTicker(intentSweep)
+	defer sweep.Stop()
+	for {
+		p.carry(ctx, rec)
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+		}
 	}
 }
 
