@@ -16,6 +16,7 @@ import (
 	"github.com/trueup/trueup/git/github/githubtest"
 	"github.com/trueup/trueup/git/gittest"
 	"github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/pgstore/pgtest"
 )
 
 // lines counts the lines of path that are exactly line.
@@ -264,4 +265,34 @@ func TestStoreCopyMovesADataDirIntoPostgres(t *testing.T) {
 	assert.NotEqual(t, reconciler.ResultFailed, st.LastRun.Result, st.LastRun.Error)
 	assert.False(t, st.Drift.Drifted, "the moved state matches the real world")
 	assert.Zero(t, r.logs.count("apply started"), "nothing is applied again after the move")
+}
+
+// A replica that starts before its database waits for it, naming the failure, and starts by itself
+// when the database answers; a database that refuses (a wrong password) stops the start at once.
+func TestReplicaWaitsForItsDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: real PostgreSQL and binary")
+	}
+	srv := pgtest.New(t)
+	dsn := srv.NewDatabase(t)
+	srv.NewRole(t, "wrongpw", "right-password")
+	out := t.TempDir()
+	remote := gittest.NewRemote(t)
+	remote.CommitAndPush("initial", map[string]string{"stacks/a/main.tf": localStack(out, "a", "a-v1", "")})
+	set := &replicaSet{t: t, dsn: dsn, work: t.TempDir(), repo: remote.URL(), env: []string{"TRUEUP_DATABASE_URL=" + dsn}}
+
+	srv.Stop(t)
+	r := set.start("r", "")
+	r.waitFor("the failure named", func() bool { return r.logs.count("database unreachable; retrying") > 0 })
+	srv.Start(t)
+	r.waitFor("the replica to start once the database answers", func() bool { return r.logs.count("trueup started") > 0 })
+	waitLeading(r)
+	r.waitFor("the stack applied", func() bool { return r.logs.count("apply finished") == 1 })
+
+	wrong := strings.Replace(dsn, "postgres@", "wrongpw:not-the-password@", 1)
+	bad := &replicaSet{t: t, dsn: wrong, work: t.TempDir(), repo: remote.URL(), env: []string{"TRUEUP_DATABASE_URL=" + wrong}}
+	p := bad.start("bad", "")
+	assert.Equal(t, 1, p.exitCode(), "a refusal is not waited on")
+	assert.Contains(t, p.logs.String(), "password authentication failed")
+	assert.NotContains(t, p.logs.String(), "not-the-password", "the password is never printed")
 }
