@@ -130,7 +130,7 @@ func (s *Store) Close() error {
 // Ping reads the schema version: it fails when the store is closed, the server unreachable or the
 // schema gone. A store whose server comes back answers again by itself.
 func (s *Store) Ping(ctx context.Context) error {
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		var v int
 		return s.pool.QueryRow(ctx, s.q(`SELECT coalesce(max(version), 0) FROM {s}schema_migrations`)).Scan(&v)
 	})
@@ -151,8 +151,9 @@ func (s *Store) usable(ctx context.Context) error {
 	return nil
 }
 
-// read runs fn, which reads, after checking ctx and the store.
-func (s *Store) read(ctx context.Context, fn func(ctx context.Context) error) error {
+// call runs fn, statements outside a fenced transaction (reads, the lease's own updates,
+// deliveries), after checking ctx and the store.
+func (s *Store) call(ctx context.Context, fn func(ctx context.Context) error) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
