@@ -38,7 +38,9 @@ type fenceState struct {
 //
 // The view is a *Store sharing s's pool. Closing the view ends the view only; closing s closes the
 // pool and ends every view.
-func (s *Store) Fenced(f Fence) reconciler.Store {
+func (s *Store) Fenced(f Fence) reconciler.Store { return s.fencedView(f) }
+
+func (s *Store) fencedView(f Fence) *Store {
 	return &Store{shared: s.shared, fence: &fenceState{Fence: f}, closed: new(atomic.Bool)}
 }
 

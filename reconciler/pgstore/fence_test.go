@@ -293,3 +293,38 @@ func TestFencedViewClose(t *testing.T) {
 	assert.Error(t, err, "closing the store ends its views")
 	assert.True(t, errors.Is(err, errClosed))
 }
+
+// A replica paused in the middle of a fenced write holds the lease row's share lock; the server
+// ends its session after TxIdleTimeout, so the takeover is delayed, not blocked for good.
+func TestPausedWriterDoesNotBlockTakeover(t *testing.T) {
+	dsn := newDB(t)
+	ctx := t.Context()
+	s, err := Open(ctx, dsn, Options{Logger: quiet, TxIdleTimeout: 500 * time.Millisecond})
+	require.NoError(t, err)
+	defer s.Close()
+	old, ok, err := s.Acquire(ctx, "old", 200*time.Millisecond)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	// What a fenced write does first, on one of the store's own sessions, and then it stops.
+	conn, err := s.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.fencedView(Fence{Holder: old.Holder, Epoch: old.Epoch}).fence.check(ctx, tx, s.schema))
+
+	start := time.Now()
+	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		_, ok, err := s.Acquire(waitCtx, "new", time.Hour)
+		require.NoError(t, err, "the takeover waits for the paused write")
+		if ok {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.Less(t, time.Since(start), 5*time.Second, "taken over once the paused session was ended")
+	assert.Error(t, tx.Commit(ctx), "the paused write cannot commit any more")
+}
