@@ -21,7 +21,10 @@ func (r *Reconciler) applyApproval(ctx context.Context, st StackState) StackStat
 // pull request), decide (applyOutcome, or holdOutcome), act and record.
 func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, head Revision) {
 	spec := r.spec(stack, head, r.opts.Branch)
-	run := r.startRun(ctx, stack.Name, r.opts.Branch, RunApply, head)
+	run, ok := r.startRun(ctx, stack.Name, r.opts.Branch, RunApply, head)
+	if !ok {
+		return
+	}
 	log := r.log.With("stack", stack.Name, "rev", head.Short(), "run", run.ID)
 	log.Info("apply started")
 

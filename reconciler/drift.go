@@ -57,7 +57,10 @@ func (r *Reconciler) RequestDriftCheck(stack string) {
 // observe (plan), decide (driftCheckOutcome, then correctionOutcome), act and record.
 func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState, head Revision, p DriftPolicy) {
 	spec := r.spec(stack, head, r.opts.Branch)
-	run := r.startRun(ctx, stack.Name, r.opts.Branch, RunDrift, head)
+	run, ok := r.startRun(ctx, stack.Name, r.opts.Branch, RunDrift, head)
+	if !ok {
+		return
+	}
 	log := r.log.With("stack", stack.Name, "rev", head.Short(), "run", run.ID)
 
 	plan, err := r.plan(ctx, spec, PurposeDrift)

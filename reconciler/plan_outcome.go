@@ -23,7 +23,9 @@ func (p *planner) planTarget(ctx context.Context, k Key) {
 		return
 	}
 	in := planRun{Target: t, Stack: stack.Name, Notice: notice}
-	in.Run = p.runs.startRun(ctx, stack.Name, t.Name, RunPlan, t.Head)
+	if in.Run, ok = p.runs.startRun(ctx, stack.Name, t.Name, RunPlan, t.Head); !ok {
+		return
+	}
 	log := p.log.With("stack", stack.Name, "target", t.Name, "rev", t.Head.Short(), "run", in.Run.ID)
 	log.Info("plan started")
 	in.Plan, in.Err = p.runPlan(ctx, t, stack)

@@ -40,7 +40,7 @@ type planner struct {
 // runHelpers are the run helpers the planner shares with apply and drift (runs.go).
 type runHelpers interface {
 	spec(s Stack, rev Revision, target string) RunSpec
-	startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) RunRecord
+	startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) (RunRecord, bool)
 	finishRun(ctx context.Context, run RunRecord)
 	planFor(ctx context.Context, spec RunSpec, purpose RunPurpose, branch string, pr int) (*Plan, error)
 }

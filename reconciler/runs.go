@@ -97,13 +97,20 @@ func (r *Reconciler) planFor(ctx context.Context, spec RunSpec, purpose RunPurpo
 	return plan, nil
 }
 
-func (r *Reconciler) startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) RunRecord {
+// startRun records a run as in flight. It reports false when the store refused the write as fenced:
+// this replica is no longer the leader, and the run must not start (the new leader owns the stack).
+// Any other failure to record is logged and the run goes ahead, as it always has on one replica.
+func (r *Reconciler) startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) (RunRecord, bool) {
 	now := r.opts.Now()
 	run := RunRecord{ID: newRunID(now), Stack: stack, Branch: branch, Kind: kind, Revision: rev, Started: now, Result: ResultRunning}
 	if err := r.store.StartRun(ctx, run); err != nil {
+		if errors.Is(err, ErrFenced) {
+			r.log.Warn("run not started: this replica is no longer the leader", "stack", stack, "branch", branch)
+			return run, false
+		}
 		r.log.Error("record run start", "stack", stack, "err", err)
 	}
-	return run
+	return run, true
 }
 
 func (r *Reconciler) finishRun(ctx context.Context, run RunRecord) {

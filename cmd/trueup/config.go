@@ -37,6 +37,7 @@ type Config struct {
 	Slack         SlackConfig     `yaml:"slack"`
 	GitHub        GitHubConfig    `yaml:"github"`
 	API           APIConfig       `yaml:"api"`
+	Store         StoreConfig     `yaml:"store"`
 	// AWS holds the defaults for every stack's aws settings in .trueup.yaml.
 	AWS AWSConfig `yaml:"aws"`
 }
@@ -224,6 +225,7 @@ func (c Config) Validate() error {
 		bad("terraform.sandbox must be auto, required or off, got %q", c.Terraform.Sandbox)
 	}
 	errs = append(errs, c.validatePassEnv()...)
+	errs = append(errs, c.Store.validate()...)
 	errs = append(errs, c.validateSandboxPaths()...)
 	switch reconciler.RemediateMode(c.Drift.Remediate) {
 	case reconciler.RemediateAuto, reconciler.RemediateAlert, reconciler.RemediateOff:
@@ -273,7 +275,7 @@ func (c Config) secretEnvNames() map[string]string {
 	for key, name := range map[string]string{
 		"repo.token_env": c.Repo.TokenEnv, "slack.webhook_url_env": c.Slack.WebhookURLEnv,
 		"github.token_env": c.GitHub.TokenEnv, "github.webhook_secret_env": c.GitHub.WebhookSecretEnv,
-		"api.token_env": c.API.TokenEnv,
+		"api.token_env": c.API.TokenEnv, "store.postgres.dsn_env": c.Store.dsnEnv(),
 	} {
 		if name != "" {
 			names[name] = key

@@ -106,6 +106,11 @@ func TestReadyz(t *testing.T) {
 			wantCode: 503, wantReason: "store: not answering",
 		},
 		{name: "never polled", wantCode: 503, wantReason: "poll: no successful poll yet"},
+		{name: "standby, which never polls", health: reconciler.Health{Standby: true}, wantCode: 200},
+		{
+			name: "standby without its store", storeErr: errors.New("dial tcp 127.0.0.1:5432: connection refused"),
+			health: reconciler.Health{Standby: true}, wantCode: 503, wantReason: "store: not answering",
+		},
 		{
 			name: "never polled, poll failing", health: reconciler.Health{PollError: pollErr},
 			wantCode: 503, wantReason: "poll: no successful poll yet",

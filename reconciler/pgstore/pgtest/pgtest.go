@@ -66,7 +66,8 @@ var (
 
 // Main runs the tests of m and then stops every server this package started and removes its
 // files. It also does so when the binary is interrupted (SIGINT, SIGTERM). Call it from TestMain.
-func Main(m *testing.M) {
+// after run once the tests are over, before the process exits (a package's own clean-up).
+func Main(m *testing.M, after ...func()) {
 	mainCalled.Store(true)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -79,6 +80,9 @@ func Main(m *testing.M) {
 	code := m.Run()
 	signal.Stop(sig)
 	stopAll()
+	for _, f := range after {
+		f()
+	}
 	mu.Lock()
 	reason := skipReason
 	mu.Unlock()
