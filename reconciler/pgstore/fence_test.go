@@ -197,6 +197,36 @@ func TestFencedWriteBeforeTakeover(t *testing.T) {
 	assert.ErrorIs(t, v.PutStack(ctx, reconciler.StackState{Name: "net", Failures: 43}), reconciler.ErrFenced)
 }
 
+// The leader's renewal does not wait for its own writes in flight, however long they take.
+func TestRenewDoesNotWaitForWrites(t *testing.T) {
+	dsn := newDB(t)
+	s := openStore(t, dsn)
+	ctx := t.Context()
+	seed(t, s)
+	l, ok, err := s.Acquire(ctx, "leader", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	v := s.Fenced(Fence{Holder: l.Holder, Epoch: l.Epoch})
+
+	blocker, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer blocker.Close(ctx)
+	btx, err := blocker.Begin(ctx)
+	require.NoError(t, err)
+	_, err = btx.Exec(ctx, `SELECT 1 FROM trueup.stacks WHERE name = 'net' FOR UPDATE`)
+	require.NoError(t, err)
+	wrote := make(chan error, 1)
+	go func() { wrote <- v.PutStack(ctx, reconciler.StackState{Name: "net", Failures: 1}) }()
+	waitForLockWait(t, dsn, "stacks") // the write holds the lease row and waits
+
+	quick, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err = s.Renew(quick, l.Holder, l.Epoch, time.Hour)
+	require.NoError(t, err, "a renewal is not a key update: it does not wait for the write")
+	require.NoError(t, btx.Rollback(ctx))
+	require.NoError(t, <-wrote)
+}
+
 // waitForLockWait waits until a session waits for a lock in a statement on table.
 func waitForLockWait(t *testing.T, dsn, table string) {
 	t.Helper()

@@ -55,7 +55,7 @@ func (s *Store) Acquire(ctx context.Context, holder string, ttl time.Duration) (
 
 // Renew extends holder's live lease at epoch to ttl from the database's now. It fails with an
 // error wrapping lease.ErrLost, changing nothing, when the lease has run out or is not holder's at
-// epoch.
+// epoch. It does not wait for the fenced writes in flight (see Fenced).
 func (s *Store) Renew(ctx context.Context, holder string, epoch int64, ttl time.Duration) (lease.Lease, error) {
 	if ttl <= 0 {
 		return lease.Lease{}, fmt.Errorf("renew lease of %s at epoch %d: ttl %s is not positive", holder, epoch, ttl)
@@ -78,9 +78,9 @@ func (s *Store) Renew(ctx context.Context, holder string, epoch int64, ttl time.
 	return l, nil
 }
 
-// Release ends holder's lease at epoch now, so the next Acquire takes it at once. It waits for the
-// fenced writes under the lease in flight. A lease that is not holder's at epoch, or has run out,
-// is left as it is, without an error.
+// Release ends holder's lease at epoch now, so the next Acquire takes it at once. Fenced writes
+// under the lease already in flight may still commit (the takeover waits for them). A lease that
+// is not holder's at epoch, or has run out, is left as it is, without an error.
 func (s *Store) Release(ctx context.Context, holder string, epoch int64) error {
 	err := s.call(ctx, func(ctx context.Context) error {
 		_, err := s.pool.Exec(ctx, s.q(`UPDATE {s}lease SET expires = clock_timestamp()
