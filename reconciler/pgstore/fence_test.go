@@ -246,52 +246,21 @@ func TestFencedWritesRacingTakeover(t *testing.T) {
 	old, ok, err := s.Acquire(ctx, "old", 300*time.Millisecond)
 	require.NoError(t, err)
 	require.True(t, ok)
-	v := s.Fenced(Fence{Holder: old.Holder, Epoch: old.Epoch})
-
-	var (
-		wg        sync.WaitGroup
-		mu        sync.Mutex
-		committed []string
-		refused   []string
-		taken     atomic.Bool
-		after     atomic.Int32 // writes that began after the takeover returned, and succeeded
-	)
-	for w := range 4 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				name := fmt.Sprintf("w%d-%04d", w, i)
-				begunAfter := taken.Load()
-				err := v.PutStack(ctx, reconciler.StackState{Name: name})
-				mu.Lock()
-				if err == nil {
-					committed = append(committed, name)
-					if begunAfter {
-						after.Add(1)
-					}
-				} else {
-					assert.ErrorIs(t, err, reconciler.ErrFenced)
-					refused = append(refused, name)
-				}
-				mu.Unlock()
-				if err != nil {
-					return
-				}
-			}
-		})
-	}
+	w := &racingWriters{v: s.Fenced(Fence{Holder: old.Holder, Epoch: old.Epoch})}
+	w.start(t, 4)
 	for {
 		_, ok, err := s.Acquire(ctx, "new", time.Hour)
 		require.NoError(t, err)
 		if ok {
-			taken.Store(true)
+			w.taken.Store(true)
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	wg.Wait()
-	require.NotEmpty(t, committed, "the old leader wrote before its lease ran out")
-	assert.Len(t, refused, 4, "every writer was refused in the end")
-	assert.Zero(t, after.Load(), "no write begun after the takeover passed")
+	w.wg.Wait()
+	require.NotEmpty(t, w.committed, "the old leader wrote before its lease ran out")
+	assert.Len(t, w.refused, 4, "every writer was refused in the end")
+	assert.Zero(t, w.after.Load(), "no write begun after the takeover passed")
 
 	stacks, err := s.Stacks(ctx)
 	require.NoError(t, err)
@@ -299,10 +268,47 @@ func TestFencedWritesRacingTakeover(t *testing.T) {
 	for _, st := range stacks {
 		names = append(names, st.Name)
 	}
-	assert.ElementsMatch(t, committed, names, "exactly the writes that succeeded are there")
+	assert.ElementsMatch(t, w.committed, names, "exactly the writes that succeeded are there")
 	late := scalar[int64](t, dsn, `SELECT count(*) FROM trueup.stacks
 		WHERE pg_xact_commit_timestamp(xmin) >= (SELECT pg_xact_commit_timestamp(xmin) FROM trueup.lease)`)
 	assert.Zero(t, late, "no old leader's write committed after the takeover: %s", strings.Join(names, " "))
+}
+
+// racingWriters write fresh stacks through a fenced view, each until its first refusal.
+type racingWriters struct {
+	v         reconciler.Store
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	committed []string
+	refused   []string
+	taken     atomic.Bool  // set once the takeover returned
+	after     atomic.Int32 // writes begun after the takeover returned that succeeded
+}
+
+func (w *racingWriters) start(t *testing.T, n int) {
+	for id := range n {
+		w.wg.Go(func() {
+			for i := 0; ; i++ {
+				name := fmt.Sprintf("w%d-%04d", id, i)
+				begunAfter := w.taken.Load()
+				err := w.v.PutStack(t.Context(), reconciler.StackState{Name: name})
+				w.mu.Lock()
+				if err == nil {
+					w.committed = append(w.committed, name)
+					if begunAfter {
+						w.after.Add(1)
+					}
+				} else {
+					assert.ErrorIs(t, err, reconciler.ErrFenced)
+					w.refused = append(w.refused, name)
+				}
+				w.mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
 }
 
 func TestFencedViewClose(t *testing.T) {
