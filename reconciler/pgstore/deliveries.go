@@ -20,7 +20,7 @@ func (s *Store) RecordDelivery(ctx context.Context, source, id string) (fresh bo
 	if source == "" || id == "" || !storable(source, id) {
 		return false, fmt.Errorf("record delivery %q of %q: empty, or not text", id, source)
 	}
-	err = s.read(ctx, func(ctx context.Context) error {
+	err = s.call(ctx, func(ctx context.Context) error {
 		tag, err := s.pool.Exec(ctx, s.q(`INSERT INTO {s}deliveries (source, id) VALUES ($1, $2) ON CONFLICT DO NOTHING`), source, id)
 		if err != nil {
 			return err

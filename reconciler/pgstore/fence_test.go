@@ -197,6 +197,36 @@ func TestFencedWriteBeforeTakeover(t *testing.T) {
 	assert.ErrorIs(t, v.PutStack(ctx, reconciler.StackState{Name: "net", Failures: 43}), reconciler.ErrFenced)
 }
 
+// The leader's renewal does not wait for its own writes in flight, however long they take.
+func TestRenewDoesNotWaitForWrites(t *testing.T) {
+	dsn := newDB(t)
+	s := openStore(t, dsn)
+	ctx := t.Context()
+	seed(t, s)
+	l, ok, err := s.Acquire(ctx, "leader", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	v := s.Fenced(Fence{Holder: l.Holder, Epoch: l.Epoch})
+
+	blocker, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer blocker.Close(ctx)
+	btx, err := blocker.Begin(ctx)
+	require.NoError(t, err)
+	_, err = btx.Exec(ctx, `SELECT 1 FROM trueup.stacks WHERE name = 'net' FOR UPDATE`)
+	require.NoError(t, err)
+	wrote := make(chan error, 1)
+	go func() { wrote <- v.PutStack(ctx, reconciler.StackState{Name: "net", Failures: 1}) }()
+	waitForLockWait(t, dsn, "stacks") // the write holds the lease row and waits
+
+	quick, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err = s.Renew(quick, l.Holder, l.Epoch, time.Hour)
+	require.NoError(t, err, "a renewal is not a key update: it does not wait for the write")
+	require.NoError(t, btx.Rollback(ctx))
+	require.NoError(t, <-wrote)
+}
+
 // waitForLockWait waits until a session waits for a lock in a statement on table.
 func waitForLockWait(t *testing.T, dsn, table string) {
 	t.Helper()
@@ -216,52 +246,21 @@ func TestFencedWritesRacingTakeover(t *testing.T) {
 	old, ok, err := s.Acquire(ctx, "old", 300*time.Millisecond)
 	require.NoError(t, err)
 	require.True(t, ok)
-	v := s.Fenced(Fence{Holder: old.Holder, Epoch: old.Epoch})
-
-	var (
-		wg        sync.WaitGroup
-		mu        sync.Mutex
-		committed []string
-		refused   []string
-		taken     atomic.Bool
-		after     atomic.Int32 // writes that began after the takeover returned, and succeeded
-	)
-	for w := range 4 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				name := fmt.Sprintf("w%d-%04d", w, i)
-				begunAfter := taken.Load()
-				err := v.PutStack(ctx, reconciler.StackState{Name: name})
-				mu.Lock()
-				if err == nil {
-					committed = append(committed, name)
-					if begunAfter {
-						after.Add(1)
-					}
-				} else {
-					assert.ErrorIs(t, err, reconciler.ErrFenced)
-					refused = append(refused, name)
-				}
-				mu.Unlock()
-				if err != nil {
-					return
-				}
-			}
-		})
-	}
+	w := &racingWriters{v: s.Fenced(Fence{Holder: old.Holder, Epoch: old.Epoch})}
+	w.start(t, 4)
 	for {
 		_, ok, err := s.Acquire(ctx, "new", time.Hour)
 		require.NoError(t, err)
 		if ok {
-			taken.Store(true)
+			w.taken.Store(true)
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	wg.Wait()
-	require.NotEmpty(t, committed, "the old leader wrote before its lease ran out")
-	assert.Len(t, refused, 4, "every writer was refused in the end")
-	assert.Zero(t, after.Load(), "no write begun after the takeover passed")
+	w.wg.Wait()
+	require.NotEmpty(t, w.committed, "the old leader wrote before its lease ran out")
+	assert.Len(t, w.refused, 4, "every writer was refused in the end")
+	assert.Zero(t, w.after.Load(), "no write begun after the takeover passed")
 
 	stacks, err := s.Stacks(ctx)
 	require.NoError(t, err)
@@ -269,10 +268,47 @@ func TestFencedWritesRacingTakeover(t *testing.T) {
 	for _, st := range stacks {
 		names = append(names, st.Name)
 	}
-	assert.ElementsMatch(t, committed, names, "exactly the writes that succeeded are there")
+	assert.ElementsMatch(t, w.committed, names, "exactly the writes that succeeded are there")
 	late := scalar[int64](t, dsn, `SELECT count(*) FROM trueup.stacks
 		WHERE pg_xact_commit_timestamp(xmin) >= (SELECT pg_xact_commit_timestamp(xmin) FROM trueup.lease)`)
 	assert.Zero(t, late, "no old leader's write committed after the takeover: %s", strings.Join(names, " "))
+}
+
+// racingWriters write fresh stacks through a fenced view, each until its first refusal.
+type racingWriters struct {
+	v         reconciler.Store
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	committed []string
+	refused   []string
+	taken     atomic.Bool  // set once the takeover returned
+	after     atomic.Int32 // writes begun after the takeover returned that succeeded
+}
+
+func (w *racingWriters) start(t *testing.T, n int) {
+	for id := range n {
+		w.wg.Go(func() {
+			for i := 0; ; i++ {
+				name := fmt.Sprintf("w%d-%04d", id, i)
+				begunAfter := w.taken.Load()
+				err := w.v.PutStack(t.Context(), reconciler.StackState{Name: name})
+				w.mu.Lock()
+				if err == nil {
+					w.committed = append(w.committed, name)
+					if begunAfter {
+						w.after.Add(1)
+					}
+				} else {
+					assert.ErrorIs(t, err, reconciler.ErrFenced)
+					w.refused = append(w.refused, name)
+				}
+				w.mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
 }
 
 func TestFencedViewClose(t *testing.T) {
@@ -292,4 +328,39 @@ func TestFencedViewClose(t *testing.T) {
 	err = v2.Ping(ctx)
 	assert.Error(t, err, "closing the store ends its views")
 	assert.True(t, errors.Is(err, errClosed))
+}
+
+// A replica paused in the middle of a fenced write holds the lease row's share lock; the server
+// ends its session after TxIdleTimeout, so the takeover is delayed, not blocked for good.
+func TestPausedWriterDoesNotBlockTakeover(t *testing.T) {
+	dsn := newDB(t)
+	ctx := t.Context()
+	s, err := Open(ctx, dsn, Options{Logger: quiet, TxIdleTimeout: 500 * time.Millisecond})
+	require.NoError(t, err)
+	defer s.Close()
+	old, ok, err := s.Acquire(ctx, "old", 200*time.Millisecond)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	// What a fenced write does first, on one of the store's own sessions, and then it stops.
+	conn, err := s.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.fencedView(Fence{Holder: old.Holder, Epoch: old.Epoch}).fence.check(ctx, tx, s.schema))
+
+	start := time.Now()
+	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		_, ok, err := s.Acquire(waitCtx, "new", time.Hour)
+		require.NoError(t, err, "the takeover waits for the paused write")
+		if ok {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.Less(t, time.Since(start), 5*time.Second, "taken over once the paused session was ended")
+	assert.Error(t, tx.Commit(ctx), "the paused write cannot commit any more")
 }

@@ -44,7 +44,7 @@ func (s *Store) AddIntent(ctx context.Context, i Intent) (int64, error) {
 // Intents returns every recorded intent, oldest (lowest ID) first.
 func (s *Store) Intents(ctx context.Context) ([]Intent, error) {
 	var out []Intent
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		rows, err := s.pool.Query(ctx, s.q(`SELECT id, kind, stack, revision, created FROM {s}intents ORDER BY id`))
 		if err != nil {
 			return err

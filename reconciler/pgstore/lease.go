@@ -24,9 +24,12 @@ const leaseColumns = `holder, epoch, acquired, renewed, expires`
 // taken again, not even by its own holder: every true is a new epoch. The lease row is never
 // deleted, so epochs are never reused.
 func (s *Store) Acquire(ctx context.Context, holder string, ttl time.Duration) (lease.Lease, bool, error) {
+	if ttl <= 0 {
+		return lease.Lease{}, false, fmt.Errorf("acquire lease for %s: ttl %s is not positive", holder, ttl)
+	}
 	var l lease.Lease
 	won := false
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		row := s.pool.QueryRow(ctx, s.q(`INSERT INTO {s}lease AS l (name, holder, epoch, acquired, renewed, expires)
 			SELECT $1, $2, 1, t, t, t + $3 * interval '1 microsecond' FROM (SELECT clock_timestamp() AS t) now
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, epoch = l.epoch + 1,
@@ -52,10 +55,13 @@ func (s *Store) Acquire(ctx context.Context, holder string, ttl time.Duration) (
 
 // Renew extends holder's live lease at epoch to ttl from the database's now. It fails with an
 // error wrapping lease.ErrLost, changing nothing, when the lease has run out or is not holder's at
-// epoch.
+// epoch. It does not wait for the fenced writes in flight (see Fenced).
 func (s *Store) Renew(ctx context.Context, holder string, epoch int64, ttl time.Duration) (lease.Lease, error) {
+	if ttl <= 0 {
+		return lease.Lease{}, fmt.Errorf("renew lease of %s at epoch %d: ttl %s is not positive", holder, epoch, ttl)
+	}
 	var l lease.Lease
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		row := s.pool.QueryRow(ctx, s.q(`UPDATE {s}lease SET renewed = t, expires = t + $4 * interval '1 microsecond'
 			FROM (SELECT clock_timestamp() AS t) now
 			WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires > t
@@ -72,11 +78,11 @@ func (s *Store) Renew(ctx context.Context, holder string, epoch int64, ttl time.
 	return l, nil
 }
 
-// Release ends holder's lease at epoch now, so the next Acquire takes it at once. It waits for the
-// fenced writes under the lease in flight. A lease that is not holder's at epoch, or has run out,
-// is left as it is, without an error.
+// Release ends holder's lease at epoch now, so the next Acquire takes it at once. Fenced writes
+// under the lease already in flight may still commit (the takeover waits for them). A lease that
+// is not holder's at epoch, or has run out, is left as it is, without an error.
 func (s *Store) Release(ctx context.Context, holder string, epoch int64) error {
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		_, err := s.pool.Exec(ctx, s.q(`UPDATE {s}lease SET expires = clock_timestamp()
 			WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires > clock_timestamp()`), leaseName, holder, epoch)
 		return err
@@ -94,7 +100,7 @@ func (s *Store) Current(ctx context.Context) (lease.Lease, time.Time, error) {
 		l   lease.Lease
 		now time.Time
 	)
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		var (
 			holder                     *string
 			epoch                      *int64

@@ -17,7 +17,7 @@ const (
 // Notify sends payload on channel to every session listening on it (NOTIFY, through pg_notify).
 // A payload must be shorter than 8000 bytes.
 func (s *Store) Notify(ctx context.Context, channel, payload string) error {
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		_, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
 		return err
 	})

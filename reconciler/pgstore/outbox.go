@@ -46,7 +46,7 @@ func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, e reconciler.Event) (uin
 // (all of them when limit <= 0).
 func (s *Store) Outbox(ctx context.Context, limit int) ([]reconciler.Event, error) {
 	var events []reconciler.Event
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		rows, err := s.pool.Query(ctx, s.q(`SELECT seq, event FROM {s}outbox ORDER BY seq LIMIT $1`), sqlLimit(limit))
 		if err != nil {
 			return err

@@ -13,7 +13,7 @@ import (
 // BranchPlan returns the plan of stack on target, or an error wrapping reconciler.ErrNotFound.
 func (s *Store) BranchPlan(ctx context.Context, target, stack string) (reconciler.BranchPlan, error) {
 	var p reconciler.BranchPlan
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		if !storable(target, stack) {
 			return reconciler.ErrNotFound // a name PutBranchPlan refuses has no plan
 		}
@@ -29,7 +29,7 @@ func (s *Store) BranchPlan(ctx context.Context, target, stack string) (reconcile
 // (the primary key's prefix).
 func (s *Store) BranchPlans(ctx context.Context, target string) ([]reconciler.BranchPlan, error) {
 	var out []reconciler.BranchPlan
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		if !storable(target) {
 			return nil
 		}

@@ -34,7 +34,7 @@ func (s *Store) PutPull(ctx context.Context, pr reconciler.PullRequest) error {
 // Pull returns the record of pull request number, or an error wrapping reconciler.ErrNotFound.
 func (s *Store) Pull(ctx context.Context, number int) (reconciler.PullRequest, error) {
 	var pr reconciler.PullRequest
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		if number <= 0 || number > math.MaxInt32 {
 			return reconciler.ErrNotFound
 		}
@@ -49,7 +49,7 @@ func (s *Store) Pull(ctx context.Context, number int) (reconciler.PullRequest, e
 // Pulls returns every recorded pull request, sorted by number.
 func (s *Store) Pulls(ctx context.Context) ([]reconciler.PullRequest, error) {
 	var out []reconciler.PullRequest
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		var err error
 		out, err = queryJSON[reconciler.PullRequest](ctx, s, `SELECT pull FROM {s}pulls ORDER BY number`)
 		return err
@@ -94,7 +94,7 @@ func (s *Store) RecordMerge(ctx context.Context, commit reconciler.Revision, pr 
 // MergeOf returns the pull request whose merge made commit, or an error wrapping reconciler.ErrNotFound.
 func (s *Store) MergeOf(ctx context.Context, commit reconciler.Revision) (int, error) {
 	var pr int
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		if !storable(string(commit)) {
 			return reconciler.ErrNotFound
 		}

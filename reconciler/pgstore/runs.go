@@ -72,7 +72,7 @@ func (s *Store) FinishRun(ctx context.Context, r reconciler.RunRecord) error {
 // InFlight returns the runs started and not finished, oldest first (by Started, then ID).
 func (s *Store) InFlight(ctx context.Context) ([]reconciler.RunRecord, error) {
 	var out []reconciler.RunRecord
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		var err error
 		out, err = queryJSON[reconciler.RunRecord](ctx, s, `SELECT record FROM {s}inflight`)
 		return err
@@ -90,7 +90,7 @@ func (s *Store) InFlight(ctx context.Context) ([]reconciler.RunRecord, error) {
 // Runs returns a stack's finished runs, newest first, at most limit (all kept runs when limit <= 0).
 func (s *Store) Runs(ctx context.Context, stack string, limit int) ([]reconciler.RunRecord, error) {
 	var out []reconciler.RunRecord
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		if !storable(stack) {
 			return nil
 		}

@@ -14,7 +14,7 @@ import (
 // Stack returns the named stack's state, or an error wrapping reconciler.ErrNotFound.
 func (s *Store) Stack(ctx context.Context, name string) (reconciler.StackState, error) {
 	var st reconciler.StackState
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		if !storable(name) {
 			return reconciler.ErrNotFound
 		}
@@ -29,7 +29,7 @@ func (s *Store) Stack(ctx context.Context, name string) (reconciler.StackState, 
 // Stacks returns every stack's state, sorted by name in byte order.
 func (s *Store) Stacks(ctx context.Context) ([]reconciler.StackState, error) {
 	var out []reconciler.StackState
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		var err error
 		out, err = queryJSON[reconciler.StackState](ctx, s, `SELECT state FROM {s}stacks ORDER BY name`)
 		return err

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +41,9 @@ const DefaultSchema = "trueup"
 // HistoryLimit is how many finished runs are kept per stack.
 const HistoryLimit = 50
 
+// DefaultTxIdleTimeout is Options.TxIdleTimeout when zero.
+const DefaultTxIdleTimeout = 5 * time.Second
+
 // errClosed is returned by every call on a closed store.
 var errClosed = errors.New("store is closed")
 
@@ -49,6 +53,11 @@ type Options struct {
 	Schema string
 	// Logger receives the migrations applied and Listen's reconnects; slog.Default() when nil.
 	Logger *slog.Logger
+	// TxIdleTimeout is how long the server lets this store's sessions sit idle inside a transaction
+	// before it ends them (idle_in_transaction_session_timeout); DefaultTxIdleTimeout when zero. A
+	// replica paused in the middle of a fenced write (SIGSTOP, a partition) holds the lease row's
+	// share lock, and so delays a takeover, at most this long: keep it well under the lease TTL.
+	TxIdleTimeout time.Duration
 }
 
 // Store is a reconciler.Store and a lease.Store over PostgreSQL. It is safe for concurrent use.
@@ -93,6 +102,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		// pgx redacts passwords from a DSN it cannot parse only on a best-effort basis: say nothing of it.
 		return nil, errors.New("open store: the database URL does not parse (not shown: it may hold a password)")
 	}
+	if opts.TxIdleTimeout <= 0 {
+		opts.TxIdleTimeout = DefaultTxIdleTimeout
+	}
+	idle := fmt.Sprintf("SET idle_in_transaction_session_timeout = %d", opts.TxIdleTimeout.Milliseconds())
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, idle)
+		return err
+	}
 	sh := &shared{
 		schema: pgx.Identifier{opts.Schema}.Sanitize() + ".",
 		secret: cfg.ConnConfig.Password,
@@ -130,7 +147,7 @@ func (s *Store) Close() error {
 // Ping reads the schema version: it fails when the store is closed, the server unreachable or the
 // schema gone. A store whose server comes back answers again by itself.
 func (s *Store) Ping(ctx context.Context) error {
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		var v int
 		return s.pool.QueryRow(ctx, s.q(`SELECT coalesce(max(version), 0) FROM {s}schema_migrations`)).Scan(&v)
 	})
@@ -151,8 +168,9 @@ func (s *Store) usable(ctx context.Context) error {
 	return nil
 }
 
-// read runs fn, which reads, after checking ctx and the store.
-func (s *Store) read(ctx context.Context, fn func(ctx context.Context) error) error {
+// call runs fn, statements outside a fenced transaction (reads, the lease's own updates,
+// deliveries), after checking ctx and the store.
+func (s *Store) call(ctx context.Context, fn func(ctx context.Context) error) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func (s *Store) TerraformState(ctx context.Context, schema, workspace string) ([
 		return nil, fmt.Errorf("read terraform state: %q is not a state schema", schema)
 	}
 	var data []byte
-	err := s.read(ctx, func(ctx context.Context) error {
+	err := s.call(ctx, func(ctx context.Context) error {
 		var table *string
 		if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1)::text`, schema+".states").Scan(&table); err != nil {
 			return err

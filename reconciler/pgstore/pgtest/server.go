@@ -340,8 +340,18 @@ func (s *Server) Start(t testing.TB) {
 	if _, running := s.signal(0); running {
 		t.Fatal("pgtest: Start of a server that is running")
 	}
-	if err := s.launch(); err != nil {
-		t.Fatal(err)
+	// After Kill, backends may take a moment to die and let go of the old shared memory, which
+	// postgres checks before it starts: retry while it says so.
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		err := s.launch()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "pre-existing shared memory block") || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
