@@ -54,14 +54,12 @@ func (p *planner) planTarget(ctx context.Context, k Key) {
 // k asks to plan, or false when there is nothing to plan: the target moved on or closed (its new
 // head queues its own work), or the stack is already planned at this head.
 func (p *planner) planWanted(ctx context.Context, k Key) (target, Stack, string, bool) {
-	t, layout, ok := p.followed(k.Branch)
-	if !ok || !slices.Contains(t.Stacks, k.Stack) {
+	t, stacks, ok := p.followed(k.Branch)
+	i := slices.IndexFunc(stacks, func(s Stack) bool { return s.Name == k.Stack })
+	if !ok || i < 0 || !slices.Contains(t.Stacks, k.Stack) {
 		return target{}, Stack{}, "", false
 	}
-	branchStack, ok := layout.Stack(k.Stack)
-	if !ok {
-		return target{}, Stack{}, "", false
-	}
+	branchStack := stacks[i]
 	if prev, err := p.store.BranchPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning {
 		return target{}, Stack{}, "", false
 	}

@@ -11,9 +11,9 @@ import (
 )
 
 // planner owns branch and pull request planning: which targets (branches and open pull requests)
-// are followed, the layout each was read with, the per-target publish locks, planning one stack on
-// a target, the living comment and commit statuses, the merges it sees, and the comparison of a
-// merge's plan with the reviewed one at apply time. It holds none of main's state: it asks main for
+// are followed, the stacks each plans (as its layout defines them), the per-target publish locks,
+// planning one stack on a target, the living comment and commit statuses, the merges it sees, and
+// the comparison of a merge's plan with the reviewed one at apply time. It holds none of main's state: it asks main for
 // its head and layout, and runs through the shared run helpers.
 type planner struct {
 	branch     string // the applied branch: never a target
@@ -32,7 +32,9 @@ type planner struct {
 
 	mu      sync.Mutex
 	targets map[string]*target
-	layouts map[string]*Layout // the layout each target was read with
+	// stacks are the stacks each target plans, as the target's layout defines them: only those,
+	// since a layout of every stack for each of hundreds of pull requests would hold megabytes each.
+	stacks map[string][]Stack
 	// publishLocks serialise the comment and the plan-record rewrites of one branch or pull request.
 	publishLocks keyedLocks
 }
@@ -70,7 +72,7 @@ func newPlanner(d plannerDeps) *planner {
 		src: d.Source, store: d.Store, forge: d.Forge, queue: d.Queue, log: d.Log, now: d.Now,
 		main: d.Main, loadLayout: d.LoadLayout, runs: d.Runs,
 		targets: map[string]*target{},
-		layouts: map[string]*Layout{},
+		stacks:  map[string][]Stack{},
 	}
 }
 
@@ -148,8 +150,7 @@ func (p *planner) startTarget(ctx context.Context, t target, mainHead Revision) 
 			return
 		}
 	}
-	layout := p.affectedStacks(ctx, &t, mainHead, log)
-	p.follow(t, layout)
+	p.follow(t, p.affectedStacks(ctx, &t, mainHead, log))
 	log.Info("branch moved", "stacks", len(t.Stacks))
 	for _, s := range t.Stacks {
 		p.setStatus(ctx, t.Head, s, StatusPending, "planning")
@@ -160,9 +161,10 @@ func (p *planner) startTarget(ctx context.Context, t target, mainHead Revision) 
 	}
 }
 
-// affectedStacks reads t's layout and sets t.Stacks to the stacks its change from the merge base
-// with main affects (every stack when it cannot diff), or t.Error when the layout cannot be read.
-func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revision, log *slog.Logger) *Layout {
+// affectedStacks reads t's layout and returns the stacks its change from the merge base with main
+// affects (every stack when it cannot diff), with their names in t.Stacks, or sets t.Error when the
+// layout cannot be read.
+func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revision, log *slog.Logger) []Stack {
 	base, err := p.src.MergeBase(ctx, mainHead, t.Head)
 	var changed []string
 	if err == nil {
@@ -176,37 +178,39 @@ func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revisi
 	if lerr != nil {
 		t.Error = lerr.Error()
 		log.Error("cannot read the stacks on this branch", "err", lerr)
-		return layout
+		return nil
 	}
+	var stacks []Stack
 	for _, s := range layout.Stacks {
 		if err != nil || layout.Affects(s, changed) {
 			t.Stacks = append(t.Stacks, s.Name)
+			stacks = append(stacks, s)
 		}
 	}
-	return layout
+	return stacks
 }
 
-// follow records t, read with layout, as followed.
-func (p *planner) follow(t target, layout *Layout) {
+// follow records t, which plans stacks, as followed.
+func (p *planner) follow(t target, stacks []Stack) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.targets[t.Name] = &t
-	if layout != nil {
-		p.layouts[t.Name] = layout
+	if len(stacks) > 0 {
+		p.stacks[t.Name] = stacks
 	} else {
-		delete(p.layouts, t.Name)
+		delete(p.stacks, t.Name)
 	}
 }
 
-// followed returns the target named name and the layout it was read with.
-func (p *planner) followed(name string) (target, *Layout, bool) {
+// followed returns the target named name and the stacks it plans.
+func (p *planner) followed(name string) (target, []Stack, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	tp, ok := p.targets[name]
 	if !ok {
 		return target{}, nil, false
 	}
-	return *tp, p.layouts[name], true
+	return *tp, p.stacks[name], true
 }
 
 // targetGone reports whether a branch or pull request is no longer followed.
@@ -220,7 +224,7 @@ func (p *planner) targetGone(name string) bool {
 func (p *planner) dropTarget(ctx context.Context, name string, dropPlans bool) {
 	p.mu.Lock()
 	delete(p.targets, name)
-	delete(p.layouts, name)
+	delete(p.stacks, name)
 	p.mu.Unlock()
 	p.removeWorkdirs(name)
 	// The plan records of a pull request are rewritten under its lock, so that stripping them here
@@ -268,9 +272,12 @@ func (p *planner) removeWorkdirs(name string) {
 	}
 }
 
-// liveEntries is how many targets, target layouts and publish locks the planner holds.
-func (p *planner) liveEntries() (targets, layouts, locks int) {
+// liveEntries is how many targets, stacks of targets and publish locks the planner holds.
+func (p *planner) liveEntries() (targets, stacks, locks int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.targets), len(p.layouts), p.publishLocks.len()
+	for _, ss := range p.stacks {
+		stacks += len(ss)
+	}
+	return len(p.targets), stacks, p.publishLocks.len()
 }
