@@ -34,14 +34,14 @@ type planner struct {
 	targets map[string]*target
 	// stacks are the stacks each target plans, as the target's layout defines them: only those,
 	// since a layout of every stack for each of hundreds of pull requests would hold megabytes each.
-	stacks map[string][]Stack
+	stacks map[string]targetStacks
 	// publishLocks serialise the comment and the plan-record rewrites of one branch or pull request.
 	publishLocks keyedLocks
 }
 
 // runHelpers are the run helpers the planner shares with apply and drift (runs.go).
 type runHelpers interface {
-	spec(s Stack, rev Revision, target string) RunSpec
+	spec(s Stack, rev Revision, target string, stackDirs []string) RunSpec
 	startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) RunRecord
 	finishRun(ctx context.Context, run RunRecord)
 	planFor(ctx context.Context, spec RunSpec, purpose RunPurpose, branch string, pr int) (*Plan, error)
@@ -72,7 +72,7 @@ func newPlanner(d plannerDeps) *planner {
 		src: d.Source, store: d.Store, forge: d.Forge, queue: d.Queue, log: d.Log, now: d.Now,
 		main: d.Main, loadLayout: d.LoadLayout, runs: d.Runs,
 		targets: map[string]*target{},
-		stacks:  map[string][]Stack{},
+		stacks:  map[string]targetStacks{},
 	}
 }
 
@@ -144,7 +144,7 @@ func (p *planner) startTarget(ctx context.Context, t target, mainHead Revision) 
 			log.Error("record pull request", "err", err)
 		}
 		if t.Pull.Fork && !p.allowForks {
-			p.follow(t, nil)
+			p.follow(t, targetStacks{})
 			log.Info("pull request from a fork: not planned (github.allow_forks is false)", "pr", t.Pull.Number)
 			p.publish(ctx, t.Name)
 			return
@@ -161,10 +161,17 @@ func (p *planner) startTarget(ctx context.Context, t target, mainHead Revision) 
 	}
 }
 
+// targetStacks are the stacks a target plans, and the directories of every stack of its layout
+// (what their checkouts leave out: skipDirs).
+type targetStacks struct {
+	planned []Stack
+	dirs    []string
+}
+
 // affectedStacks reads t's layout and returns the stacks its change from the merge base with main
 // affects (every stack when it cannot diff), with their names in t.Stacks, or sets t.Error when the
 // layout cannot be read.
-func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revision, log *slog.Logger) []Stack {
+func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revision, log *slog.Logger) targetStacks {
 	base, err := p.src.MergeBase(ctx, mainHead, t.Head)
 	var changed []string
 	if err == nil {
@@ -178,7 +185,7 @@ func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revisi
 	if lerr != nil {
 		t.Error = lerr.Error()
 		log.Error("cannot read the stacks on this branch", "err", lerr)
-		return nil
+		return targetStacks{}
 	}
 	var stacks []Stack
 	for _, s := range layout.Stacks {
@@ -187,15 +194,18 @@ func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revisi
 			stacks = append(stacks, s)
 		}
 	}
-	return stacks
+	if len(stacks) == 0 {
+		return targetStacks{}
+	}
+	return targetStacks{planned: stacks, dirs: layout.stackDirs()}
 }
 
 // follow records t, which plans stacks, as followed.
-func (p *planner) follow(t target, stacks []Stack) {
+func (p *planner) follow(t target, stacks targetStacks) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.targets[t.Name] = &t
-	if len(stacks) > 0 {
+	if len(stacks.planned) > 0 {
 		p.stacks[t.Name] = stacks
 	} else {
 		delete(p.stacks, t.Name)
@@ -203,12 +213,12 @@ func (p *planner) follow(t target, stacks []Stack) {
 }
 
 // followed returns the target named name and the stacks it plans.
-func (p *planner) followed(name string) (target, []Stack, bool) {
+func (p *planner) followed(name string) (target, targetStacks, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	tp, ok := p.targets[name]
 	if !ok {
-		return target{}, nil, false
+		return target{}, targetStacks{}, false
 	}
 	return *tp, p.stacks[name], true
 }
@@ -276,8 +286,8 @@ func (p *planner) removeWorkdirs(name string) {
 func (p *planner) liveEntries() (targets, stacks, locks int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, ss := range p.stacks {
-		stacks += len(ss)
+	for _, ts := range p.stacks {
+		stacks += len(ts.planned)
 	}
 	return len(p.targets), stacks, p.publishLocks.len()
 }
