@@ -33,6 +33,18 @@ func (l *Layout) Stack(name string) (Stack, bool) {
 	return Stack{}, false
 }
 
+// stackDirs returns the directories of the layout's stacks.
+func (l *Layout) stackDirs() []string {
+	if l == nil {
+		return nil
+	}
+	dirs := make([]string, len(l.Stacks))
+	for i, s := range l.Stacks {
+		dirs[i] = s.Dir
+	}
+	return dirs
+}
+
 // LayoutLoader reads the stacks of the repository at one revision.
 type LayoutLoader func(fsys fs.FS) (*Layout, error)
 

@@ -35,7 +35,7 @@ var scenarioResults = map[string][]string{
 	"merge_memory": {"merge_apply", "module_fanout", "pr_comment", "memory", "merge_during_drift"},
 	"git_poll":     {"git_poll"},
 	"sandbox":      {"sandbox"},
-	"scale":        {"scale"},
+	"scale":        {"scale", "scale_daemon"},
 }
 
 func main() {
