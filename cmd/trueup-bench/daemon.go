@@ -30,6 +30,9 @@ type daemonConfig struct {
 	PollInterval time.Duration
 	// GitHubAPI is the stub GitHub API's URL; empty runs without GitHub.
 	GitHubAPI string
+	// Extra is more YAML, appended (a store section); Env is more of the daemon's environment.
+	Extra string
+	Env   []string
 }
 
 // daemon is bin/trueup running as a child process, with its JSON log parsed as it arrives.
@@ -40,7 +43,8 @@ type daemon struct {
 	logs    *logStore
 	addr    string // http://127.0.0.1:port
 	token   string
-	secret  string // webhook secret
+	env     []string // more of its environment (daemonConfig.Env)
+	secret  string   // webhook secret
 	done    chan error
 	// listPace is the least time between two lists of every stack while the bench waits (see listEvery).
 	listPace time.Duration
@@ -53,7 +57,7 @@ func (e *env) startDaemon(ctx context.Context, name string, c daemonConfig) (*da
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{name: name, dataDir: filepath.Join(dir, "data"), token: randomHex(16), secret: randomHex(16), done: make(chan error, 1)}
+	d := &daemon{name: name, dataDir: filepath.Join(dir, "data"), token: randomHex(16), secret: randomHex(16), done: make(chan error, 1), env: c.Env}
 	cfgPath := filepath.Join(dir, "trueup.yaml")
 	if err := os.WriteFile(cfgPath, []byte(e.daemonYAML(d.dataDir, c)), 0o600); err != nil {
 		return nil, fmt.Errorf("write daemon config: %w", err)
@@ -81,6 +85,7 @@ func (d *daemon) start(ctx context.Context, e *env, cfgPath, logPath string) err
 	cmd := exec.Command(e.trueup, "run", "--config", cfgPath)
 	cmd.Env = append(os.Environ(),
 		envAPIToken+"="+d.token, envGitHubToken+"=bench-github-token", envWebhookSecret+"="+d.secret)
+	cmd.Env = append(cmd.Env, d.env...)
 	cmd.Stdout = logFile
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -133,6 +138,7 @@ func (e *env) daemonYAML(dataDir string, c daemonConfig) string {
 		fmt.Fprintf(&b, "github:\n  owner: %s\n  repo: %s\n  api_url: %q\n  token_env: %s\n  webhook_secret_env: %s\n",
 			stubOwner, stubRepo, c.GitHubAPI, envGitHubToken, envWebhookSecret)
 	}
+	b.WriteString(c.Extra)
 	return b.String()
 }
 

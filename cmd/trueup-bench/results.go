@@ -26,6 +26,9 @@ type Results struct {
 	Scale        Scale        `json:"scale"`
 	// MergeDuringDrift is issue 12's merge_during_drift.
 	MergeDuringDrift MergeDuringDrift `json:"merge_during_drift"`
+	// Failover and PGStore are issue 13's: two replicas on PostgreSQL.
+	Failover Failover `json:"failover"`
+	PGStore  PGStore  `json:"pgstore"`
 
 	Machine Machine `json:"machine"`
 	Details Details `json:"details"`
@@ -178,6 +181,10 @@ func (r *Results) printTable(w io.Writer) {
 	row("scale", fmt.Sprintf("layout load after a move of main (%d stacks; %.0f ms cold)", sc.Stacks, sc.ColdLayoutMS), fmt.Sprintf("%.1f ms", sc.LayoutMS), "<= 100 ms", sc.LayoutMS > 0 && sc.LayoutMS <= 100)
 	rowOf("scale_daemon", "scale", fmt.Sprintf("daemon RSS after a drift sweep (%d stacks, %d PRs)", scaleStacks, sc.PRs), fmt.Sprintf("%.1f MB", sc.RSSMB), "<= 250 MB", sc.RSSMB > 0 && sc.RSSMB <= 250)
 	rowOf("scale_daemon", "scale", fmt.Sprintf("merge_apply overhead beyond Terraform (%d stacks)", scaleStacks), fmt.Sprintf("%.0f ms", sc.MergeOverheadMS), "<= 150 ms", sc.MergeOverheadMS > 0 && sc.MergeOverheadMS <= 150)
+	fo := r.Failover
+	row("failover", fmt.Sprintf("kill -9 of the leader to the standby's first run (lease TTL %.0fs)", fo.LeaseTTLS), fmt.Sprintf("%.1f s", fo.TakeoverS),
+		fmt.Sprintf("<= %.0f s", fo.LeaseTTLS+5), fo.TakeoverS > 0 && fo.TakeoverS <= fo.LeaseTTLS+5)
+	rowOf("pgstore", "failover", "PostgreSQL PutStack, fenced, median", fmt.Sprintf("%.2f ms", r.PGStore.PutStackMS), "reported", r.PGStore.PutStackMS > 0)
 	sb := r.Sandbox
 	row("sandbox", fmt.Sprintf("bubblewrap per branch plan (%.0f ms plain)", sb.PlainMS), fmt.Sprintf("%+.0f ms", sb.OverheadMS), "reported", true)
 	tw.Flush()
