@@ -128,7 +128,7 @@ func (s *Standby) QueueLen() int { return 0 }
 func (r *Reconciler) Carry(ctx context.Context, in Intent) error {
 	if head, _ := r.mainLayout(); head == "" {
 		// A new leader has not read the repository yet: "not in the repository" would be a lie.
-		return errors.New("main's stacks are not read yet")
+		return fmt.Errorf("main's stacks are not read yet: %w", ErrNotReady)
 	}
 	var err error
 	switch in.Kind {

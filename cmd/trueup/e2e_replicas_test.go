@@ -255,8 +255,11 @@ func TestStoreCopyMovesADataDirIntoPostgres(t *testing.T) {
 		require.NotNil(t, st.LastRun, name)
 		assert.Equal(t, reconciler.RunApply, st.LastRun.Kind, "%s keeps its history", name)
 	}
-	code, _, reply := opsPost(t, base+"/api/v1/stacks/stacks/a/reconcile", opsToken, "")
-	require.Equal(t, http.StatusAccepted, code, reply)
+	r.waitFor("the reconcile accepted (503 until the new leader has read main)", func() bool {
+		code, _, reply := opsPost(t, base+"/api/v1/stacks/stacks/a/reconcile", opsToken, "")
+		require.Contains(t, []int{http.StatusAccepted, http.StatusServiceUnavailable}, code, reply)
+		return code == http.StatusAccepted
+	})
 	r.waitFor("a drift check on the moved state", func() bool {
 		st := opsStack(t, base, "stacks/a")
 		return st.LastRun != nil && st.LastRun.Kind == reconciler.RunDrift
