@@ -11,6 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/trueup/trueup/git/deliveries"
 	"github.com/trueup/trueup/reconciler"
 )
 
@@ -64,12 +65,12 @@ func NewWebhookHandler(opts WebhookOptions) (http.Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &webhookHandler{opts: opts, seen: newRecentIDs(opts.DedupSize)}, nil
+	return &webhookHandler{opts: opts, seen: deliveries.NewRecent(opts.DedupSize)}, nil
 }
 
 type webhookHandler struct {
 	opts WebhookOptions
-	seen *recentIDs
+	seen *deliveries.Recent
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +121,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Checked only after the signature, so forged requests cannot fill the list.
-	if delivery != "" && !h.seen.add(delivery) {
+	if delivery != "" && !h.seen.Add(delivery) {
 		log.DebugContext(r.Context(), "duplicate webhook delivery")
 		reply(w, http.StatusOK, "status", "duplicate")
 		return

@@ -1,4 +1,7 @@
-package github
+// Package forgetext is the text trueup shows on a pull or merge request, whatever the code host: the plan
+// comment rendered from a report (Render), cut into balanced parts that fit the host's comment size limit
+// (Split), at most MaxCommentParts of them (Parts), each starting with its hidden marker (Marker).
+package forgetext
 
 import (
 	"fmt"
@@ -12,7 +15,7 @@ import (
 // note, a summary table with one row per stack (in the report's order), one collapsible section per stack
 // that has something to show (a plan with changes, an error, a hold, a failed apply, a notice), and one
 // line naming every stack without changes. Terraform's own text is always inside a code fence long
-// enough that nothing in the text can close it. Render is pure; Split cuts its output to fit GitHub's
+// enough that nothing in the text can close it. Render is pure; Split cuts its output to fit the host's
 // limit, and Parts caps the number of parts.
 func Render(report reconciler.PullReport) string {
 	body, _ := render(report)
