@@ -19,6 +19,8 @@ type PullRequest struct {
 	Merged bool
 	// MergeCommit is the commit on Base that the merge made, once Merged.
 	MergeCommit Revision
+	// Author is the login of whoever opened it (for commands: who may not approve their own).
+	Author string
 }
 
 // StatusState is a commit status state.
