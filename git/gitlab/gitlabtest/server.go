@@ -322,8 +322,8 @@ func (s *Server) wireMR(mr *reconciler.PullRequest) map[string]any {
 		"state": wireState(mr), "target_branch": mr.Base, "source_branch": mr.HeadBranch,
 		"source_project_id": source, "target_project_id": s.ProjectID, "sha": string(mr.Head),
 		"merge_commit_sha": nil, "squash_commit_sha": nil, "merged_at": nil,
-		"author":  map[string]any{"id": s.users[mr.Author], "username": mr.Author, "name": mr.Author, "state": "active"},
-		"web_url": s.URL() + "/" + s.Project + "/-/merge_requests/" + strconv.Itoa(mr.Number),
+		"author":     map[string]any{"id": s.users[mr.Author], "username": mr.Author, "name": mr.Author, "state": "active"},
+		"web_url":    s.URL() + "/" + s.Project + "/-/merge_requests/" + strconv.Itoa(mr.Number),
 		"created_at": "2026-01-02T10:00:00.000Z", "draft": false, "merge_status": "can_be_merged",
 	}
 	if mr.Merged {

@@ -57,7 +57,7 @@ func (s *Server) MergeRequestHook(action string, mr reconciler.PullRequest) map[
 			"source_branch": mr.HeadBranch, "target_branch": mr.Base, "source_project_id": source,
 			"target_project_id": s.ProjectID, "merge_status": "can_be_merged", "draft": false,
 			"last_commit": map[string]any{"id": string(mr.Head), "message": "change", "timestamp": "2026-01-02T10:00:00+00:00"},
-			"source": s.project(source, s.Project), "target": s.project(s.ProjectID, s.Project),
+			"source":      s.project(source, s.Project), "target": s.project(s.ProjectID, s.Project),
 			"url": s.URL() + "/" + s.Project + "/-/merge_requests/" + fmt.Sprint(mr.Number),
 		},
 		"repository": map[string]any{"name": "infra", "homepage": "https://gitlab.example.com/" + s.Project},
