@@ -8,7 +8,7 @@ type PullRequest struct {
 	Title  string
 	// HeadBranch is the branch name the pull request proposes.
 	HeadBranch string
-	// Head is the head commit (refs/pull/N/head).
+	// Head is the head commit (refs/pull/N/head on GitHub, refs/merge-requests/N/head on GitLab).
 	Head Revision
 	// Base is the branch it merges into ("main").
 	Base string
