@@ -62,7 +62,8 @@ func (p *planner) planWanted(ctx context.Context, k Key) (target, Stack, string,
 	if !ok {
 		return target{}, Stack{}, "", false
 	}
-	if prev, err := p.store.BranchPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning {
+	forced := p.replans.take(k)
+	if prev, err := p.store.BranchPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning && !forced {
 		return target{}, Stack{}, "", false
 	}
 	stack, notice := p.trustedPrivilege(branchStack)

@@ -35,6 +35,8 @@ type planner struct {
 	layouts map[string]*Layout // the layout each target was read with
 	// publishLocks serialise the comment and the plan-record rewrites of one branch or pull request.
 	publishLocks keyedLocks
+	// replans are stacks to plan again at a head already planned (replan.go).
+	replans replanSet
 }
 
 // runHelpers are the run helpers the planner shares with apply and drift (runs.go).
@@ -222,6 +224,7 @@ func (p *planner) dropTarget(ctx context.Context, name string, dropPlans bool) {
 	delete(p.targets, name)
 	delete(p.layouts, name)
 	p.mu.Unlock()
+	p.replans.forget(name)
 	p.removeWorkdirs(name)
 	// The plan records of a pull request are rewritten under its lock, so that stripping them here
 	// cannot undo an apply result that recordMergeResult is writing at the same time.

@@ -140,7 +140,11 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	src, err := openRepo(ctx, cfg, sec, gh, filepath.Join(dataDir, "mirror.git"), log)
+	gl, err := newGitLab(ctx, cfg, sec, log)
+	if err != nil {
+		return err
+	}
+	src, err := openRepo(ctx, cfg, sec, gh, gl, filepath.Join(dataDir, "mirror.git"), log)
 	if err != nil {
 		return err
 	}
@@ -167,12 +171,10 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Branch: cfg.Repo.Branch, DataDir: dataDir, Workers: cfg.Workers, PollInterval: cfg.Repo.PollInterval,
 		ShutdownGrace: cfg.ShutdownGrace, Drift: cfg.DriftPolicy(), LoadLayout: layout.Loader(layout.Options{AWSDefaults: awsDefaults}),
 		Alerts: alerts, Log: notifier.NewLog(log), Logger: log,
-		AllowForks: cfg.GitHub.AllowForks, Credentials: redactedCredentials{next: cloud.credentials, secret: known},
+		AllowForks: cfg.GitHub.AllowForks || cfg.GitLab.AllowForks, Credentials: redactedCredentials{next: cloud.credentials, secret: known},
 		Hooks: cloud.hooks, DefaultAWS: awsDefaults, Redact: known.Redact,
 	}
-	if gh != nil {
-		opts.Forge = known.Forge(gh.forge)
-	}
+	setCodeHost(&opts, cfg, gh, gl, known)
 	// The reconciler reports events to m; m's handler, made by newServer, reads the reconciler's
 	// state at scrape time.
 	m := metrics.New(prometheus.NewRegistry())
@@ -182,7 +184,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
-	server, err := newServer(ctx, cfg, sec, rec, gh, m, known, log)
+	server, err := newServer(ctx, cfg, sec, rec, gh, gl, m, known, log)
 	if err != nil {
 		return err
 	}
@@ -208,8 +210,11 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return runErr
 }
 
-func openRepo(ctx context.Context, cfg Config, sec *secrets, gh *gitHub, dir string, log *slog.Logger) (*git.Mirror, error) {
+func openRepo(ctx context.Context, cfg Config, sec *secrets, gh *gitHub, gl *gitLab, dir string, log *slog.Logger) (*git.Mirror, error) {
 	opts := git.Options{URL: cfg.Repo.URL, Dir: dir, Branch: cfg.Repo.Branch, Logger: log}
+	if gl != nil {
+		gl.gitOptions(&opts)
+	}
 	switch {
 	case cfg.Repo.TokenEnv != "" || cfg.Repo.TokenSecretARN != "":
 		opts.TokenFunc = sec.dynamic(ctx, "repo.token", cfg.Repo.TokenEnv, cfg.Repo.TokenSecretARN)
@@ -259,7 +264,7 @@ func newRunner(ctx context.Context, cfg Config, dataDir string, log *slog.Logger
 	return runner, nil
 }
 
-func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Reconciler, gh *gitHub, m *metrics.Metrics, known *redact.Set, log *slog.Logger) (*http.Server, error) {
+func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Reconciler, gh *gitHub, gl *gitLab, m *metrics.Metrics, known *redact.Set, log *slog.Logger) (*http.Server, error) {
 	token, err := sec.optional(ctx, "api.token", cfg.API.TokenEnv, cfg.API.TokenSecretARN)
 	if err != nil {
 		return nil, err
@@ -267,6 +272,9 @@ func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Re
 	opts := api.Options{Backend: rec, Token: token, Metrics: m.Handler(rec), Profiling: cfg.API.Pprof, PollInterval: cfg.Repo.PollInterval, Logger: log, Redact: known.Redact}
 	if gh != nil {
 		opts.Webhook = gh.webhook(rec)
+	}
+	if gl != nil {
+		opts.GitLabWebhook = gl.webhook(rec)
 	}
 	srv, err := api.New(opts)
 	if err != nil {

@@ -25,6 +25,9 @@ type Sink interface {
 	// PullRequest says a pull request was opened, synchronize'd (new commits), reopened, closed
 	// (pr.Merged tells whether it merged), or edited to change its base branch.
 	PullRequest(ctx context.Context, action string, pr reconciler.PullRequest)
+	// PullComment says comment id was posted on pull request pr (a command, perhaps: the sink reads
+	// it from the API).
+	PullComment(ctx context.Context, pr int, id int64)
 }
 
 // WebhookOptions configure the webhook handler.
@@ -46,8 +49,8 @@ type WebhookOptions struct {
 const defaultMaxBody = 25 << 20
 
 // NewWebhookHandler returns the handler GitHub posts webhooks to. It verifies the HMAC-SHA256
-// signature before anything else, drops redeliveries by X-GitHub-Delivery, hands push and pull_request
-// events to the Sink, and answers at once: 202 queued or ignored, 200 for ping and duplicates,
+// signature before anything else, drops redeliveries by X-GitHub-Delivery, hands push, pull_request
+// and issue_comment (new comments on pull requests) events to the Sink, and answers at once: 202 queued or ignored, 200 for ping and duplicates,
 // 401 for a bad or missing signature, 413 for a body over MaxBody.
 func NewWebhookHandler(opts WebhookOptions) (http.Handler, error) {
 	if len(opts.Secret) == 0 {
@@ -107,7 +110,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "ping":
 		reply(w, http.StatusOK, "status", "pong")
 		return
-	case "push", "pull_request":
+	case "push", "pull_request", "issue_comment":
 	case "":
 		reply(w, http.StatusBadRequest, "error", "missing X-GitHub-Event")
 		return
@@ -136,6 +139,11 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				head = ""
 			}
 			h.opts.Sink.Push(r.Context(), strings.TrimPrefix(e.GetRef(), "refs/heads/"), head)
+			status = "queued"
+		}
+	case *gh.IssueCommentEvent:
+		if e.GetAction() == "created" && e.GetIssue().IsPullRequest() && h.ours(e.GetRepo().GetFullName()) {
+			h.opts.Sink.PullComment(r.Context(), e.GetIssue().GetNumber(), e.GetComment().GetID())
 			status = "queued"
 		}
 	case *gh.PullRequestEvent:
