@@ -52,6 +52,9 @@ type StackReport struct {
 	// Notice is shown in the stack's section, e.g. that the branch changes a privilege setting
 	// (AWS roles, on_apply) that takes effect only after the merge.
 	Notice string
+	// Stale is true when main has moved and changed this stack since this plan was made: it is being
+	// planned again. A merge meanwhile is still compared with this plan, the one shown.
+	Stale bool
 }
 
 // PullReport is everything one pull request comment shows.

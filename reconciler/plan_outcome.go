@@ -18,6 +18,10 @@ const maxStoredRendering = 1 << 20
 // updates the commit status and the pull request comment: observe, plan, decide (planOutcome), then
 // act and record.
 func (p *planner) planTarget(ctx context.Context, k Key) {
+	if p.staleWaitsForMain(k) {
+		return
+	}
+	mainHead, _ := p.main()
 	t, stack, notice, ok := p.planWanted(ctx, k)
 	if !ok {
 		return
@@ -44,6 +48,7 @@ func (p *planner) planTarget(ctx context.Context, k Key) {
 	p.runs.finishRun(ctx, out.Run)
 	if out.Record != nil {
 		p.putPlan(ctx, *out.Record)
+		p.stale.clear(k, mainHead)
 	}
 	if out.Publish {
 		p.publish(ctx, t.Name)

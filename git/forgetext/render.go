@@ -77,6 +77,14 @@ func render(report reconciler.PullReport) (string, []section) {
 
 // resultLabel is the Result column of a stack's row.
 func resultLabel(s reconciler.StackReport) string {
+	if s.Stale && s.Applied == nil {
+		return planLabel(s) + " · ⚠️ stale"
+	}
+	return planLabel(s)
+}
+
+// planLabel is the Result column without the stale mark.
+func planLabel(s reconciler.StackReport) string {
 	if s.Applied != nil {
 		switch s.Applied.Result {
 		case reconciler.ResultSucceeded, reconciler.ResultNoChanges:
@@ -174,8 +182,18 @@ func renderSection(b *strings.Builder, s reconciler.StackReport) {
 	b.WriteString("</details>\n")
 }
 
-// notice is the stack's notice without surrounding blank space.
-func notice(s reconciler.StackReport) string { return strings.TrimSpace(s.Notice) }
+// staleNotice explains a stale plan.
+const staleNotice = "**Stale:** main has moved and changed this stack since this plan was made; trueup is planning it again. " +
+	"A merge before that is compared with the plan shown here."
+
+// notice is the stack's notice without surrounding blank space, after the stale warning.
+func notice(s reconciler.StackReport) string {
+	text := strings.TrimSpace(s.Notice)
+	if s.Stale {
+		text = strings.TrimSpace(staleNotice + "\n\n" + text)
+	}
+	return text
+}
 
 // quote writes text as a blockquote, one "> " line per line of text.
 func quote(b *strings.Builder, text string) {

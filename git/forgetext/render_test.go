@@ -71,6 +71,14 @@ func TestRender(t *testing.T) {
 					HeldReason: "the merged plan differs from the reviewed one", Notice: "This branch changes `on_apply`."},
 			},
 		}},
+		{"stale", reconciler.PullReport{
+			Number: 12, Head: headRev,
+			Stacks: []reconciler.StackReport{
+				{Stack: "app", Revision: headRev, Result: reconciler.ResultSucceeded, Add: 1, Rendered: smallPlan, Stale: true},
+				{Stack: "dns", Revision: headRev, Result: reconciler.ResultNoChanges, Stale: true},
+				{Stack: "db", Revision: headRev, Result: reconciler.ResultSucceeded, Add: 1, Rendered: smallPlan},
+			},
+		}},
 		{"fence_in_plan", reconciler.PullReport{
 			Number: 10, Head: headRev,
 			Stacks: []reconciler.StackReport{
