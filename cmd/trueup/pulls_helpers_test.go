@@ -137,7 +137,7 @@ func (e *pullsEnv) commitOnBranch(branch, msg string, files map[string]string) r
 func (e *pullsEnv) openPull(n int, branch string, files map[string]string) reconciler.Revision {
 	e.t.Helper()
 	head := e.commitOnBranch(branch, fmt.Sprintf("change for #%d", n), files)
-	e.gh.AddPull(reconciler.PullRequest{Number: n, Title: branch, HeadBranch: branch, Head: head, Base: "main"})
+	e.gh.AddPull(reconciler.PullRequest{Number: n, Title: branch, HeadBranch: branch, Head: head, Base: "main", Author: "alice"})
 	e.remote.Push(branch)
 	e.remote.SetPullRef(n, head)
 	return head
