@@ -63,8 +63,9 @@ func (e *pullsEnv) merged(n int, rev reconciler.Revision) {
 }
 
 // command posts body as login on pull request n and delivers the webhook that announces it (with
-// uuid as the delivery id). The webhook carries a different, harmless text: trueup must read the
-// comment from the API. It returns the comment's id.
+// uuid as the delivery id). The webhook lies: it carries a different text ("trueup help") and names a
+// writer ("bob") as the author, so trueup must read the comment and its author from the API. It
+// returns the comment's id.
 func (e *pullsEnv) command(n int, login, body, uuid string) int64 {
 	e.t.Helper()
 	var id int64
@@ -73,14 +74,14 @@ func (e *pullsEnv) command(n int, login, body, uuid string) int64 {
 	} else {
 		id = e.gh.AddCommentBy(n, login, body)
 	}
-	e.redeliver(n, id, login, uuid)
+	e.redeliver(n, id, uuid)
 	return id
 }
 
 // redeliver delivers the webhook announcing comment id on n again, under delivery id uuid.
-func (e *pullsEnv) redeliver(n int, id int64, login, uuid string) {
+func (e *pullsEnv) redeliver(n int, id int64, uuid string) {
 	e.t.Helper()
-	const hint = "trueup help (the webhook's text is only a hint)"
+	const hint, login = "trueup help (the webhook's text is only a hint)", "bob"
 	var code int
 	var reply string
 	if e.gl != nil {

@@ -37,6 +37,7 @@ func TestCommandApprovesAHeldMerge(t *testing.T) {
 			e.merged(1, merge)
 			d.waitFor("the merge recorded", func() bool { return d.logs.count("pull request merged", "pr", "1") == 1 })
 
+			// The webhooks name bob, a writer, as the author of every comment: only the API is believed.
 			e.command(1, "eve", "trueup approve", "d-eve")
 			e.waitReplies(1, 1)
 			e.command(1, "alice", "trueup approve stacks/a", "d-alice")
@@ -53,7 +54,7 @@ func TestCommandApprovesAHeldMerge(t *testing.T) {
 			assertGolden(t, "commands_approve", replyIDs.ReplaceAllString(e.normalise(strings.Join(replies, "\n----- next comment -----\n")), "comment=<id>"))
 
 			// The same comment announced again (a new delivery id): nothing is approved or answered twice.
-			e.redeliver(1, bob, "bob", "d-bob-again")
+			e.redeliver(1, bob, "d-bob-again")
 			d.waitFor("the redelivery seen", func() bool { return d.logs.count("comment already handled", "pr", "1") == 1 })
 			assert.Equal(t, 1, d.logs.count("held apply approved", "stack", "stacks/a"))
 			assert.Len(t, e.replies(1), 3)
