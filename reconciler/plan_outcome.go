@@ -18,6 +18,10 @@ const maxStoredRendering = 1 << 20
 // updates the commit status and the pull request comment: observe, plan, decide (planOutcome), then
 // act and record.
 func (p *planner) planTarget(ctx context.Context, k Key) {
+	if p.staleWaitsForMain(k) {
+		return
+	}
+	mainHead, _ := p.main()
 	t, spec, notice, ok := p.planWanted(ctx, k)
 	if !ok {
 		return
@@ -47,6 +51,7 @@ func (p *planner) planTarget(ctx context.Context, k Key) {
 	p.runs.finishRun(ctx, out.Run)
 	if out.Record != nil {
 		p.putPlan(ctx, *out.Record)
+		p.stale.clear(k, mainHead)
 	}
 	if out.Publish {
 		p.publish(ctx, t.Name)
@@ -62,7 +67,8 @@ func (p *planner) planWanted(ctx context.Context, k Key) (target, RunSpec, strin
 	if !ok || i < 0 || !slices.Contains(t.Stacks, k.Stack) {
 		return target{}, RunSpec{}, "", false
 	}
-	if prev, err := p.store.BranchPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning {
+	forced := p.replans.take(k)
+	if prev, err := p.store.BranchPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning && !forced {
 		return target{}, RunSpec{}, "", false
 	}
 	stack, notice := p.trustedPrivilege(stacks.planned[i])

@@ -37,6 +37,10 @@ type planner struct {
 	stacks map[string]targetStacks
 	// publishLocks serialise the comment and the plan-record rewrites of one branch or pull request.
 	publishLocks keyedLocks
+	// replans are stacks to plan again at a head already planned (replan.go).
+	replans replanSet
+	// stale are pull request plans main moved under, until planned again (stale.go).
+	stale staleSet
 }
 
 // runHelpers are the run helpers the planner shares with apply and drift (runs.go).
@@ -103,6 +107,7 @@ func (p *planner) observeTargets(ctx context.Context, heads Heads, pulls []PullR
 	if mainHead == "" {
 		return // plans are judged against main: wait until its layout is loaded
 	}
+	p.noticeMainMove(ctx, mainHead)
 	slices.SortFunc(moved, func(a, b target) int { return strings.Compare(a.Name, b.Name) })
 	for _, t := range moved {
 		p.startTarget(ctx, t, mainHead)
@@ -145,7 +150,7 @@ func (p *planner) startTarget(ctx context.Context, t target, mainHead Revision) 
 		}
 		if t.Pull.Fork && !p.allowForks {
 			p.follow(t, targetStacks{})
-			log.Info("pull request from a fork: not planned (github.allow_forks is false)", "pr", t.Pull.Number)
+			log.Info("pull request from a fork: not planned (allow_forks is false)", "pr", t.Pull.Number)
 			p.publish(ctx, t.Name)
 			return
 		}
@@ -236,6 +241,8 @@ func (p *planner) dropTarget(ctx context.Context, name string, dropPlans bool) {
 	delete(p.targets, name)
 	delete(p.stacks, name)
 	p.mu.Unlock()
+	p.replans.forget(name)
+	p.stale.forget(name)
 	p.removeWorkdirs(name)
 	// The plan records of a pull request are rewritten under its lock, so that stripping them here
 	// cannot undo an apply result that recordMergeResult is writing at the same time.

@@ -9,7 +9,8 @@ import (
 type Heads struct {
 	// Branches maps a branch name ("main") to its head.
 	Branches map[string]Revision
-	// Pulls maps a pull request number to its head (refs/pull/N/head), when the remote has them.
+	// Pulls maps a pull request number to its head (GitHub's refs/pull/N/head, GitLab's
+	// refs/merge-requests/N/head), when the remote has them.
 	Pulls map[int]Revision
 }
 

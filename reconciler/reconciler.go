@@ -76,6 +76,10 @@ type Options struct {
 	Forge Forge
 	// AllowForks plans pull requests from forks (they run the fork's code).
 	AllowForks bool
+	// Commander reads and answers comment commands (commands.go). May be nil: no commands.
+	Commander Commander
+	// AllowSelfApprove lets a pull request's author approve its held merge with a comment.
+	AllowSelfApprove bool
 	// Credentials gives each Terraform run its own cloud credentials. May be nil: runs then get none.
 	Credentials Credentials
 	// DefaultAWS is the daemon's aws: defaults (trueup.yaml): what a stack that is new on a branch
@@ -113,6 +117,7 @@ type Reconciler struct {
 	plans      *planner       // branches and pull requests: their targets, layouts and publish locks
 	drift      *driftSchedule // when each stack on main is next checked for drift
 	approvals  approvals      // approvals waiting for their stack's worker
+	commands   *commands      // comment commands waiting to be answered; nil without a Commander
 	polls      pollHealth     // the last polls of the remote
 	layouts    layoutCache    // layouts by tree hash
 	poke       chan struct{}
@@ -191,6 +196,7 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 		outboxWake: make(chan struct{}, 1),
 	}
 	r.initPlanner()
+	r.commands = newCommands(opts.Commander, opts.AllowSelfApprove)
 	return r, nil
 }
 
@@ -213,6 +219,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	var background sync.WaitGroup
 	background.Go(func() { r.deliverLoop(ctx) })
 	background.Go(func() { r.driftLoop(ctx) })
+	background.Go(func() { r.commandLoop(ctx) })
 
 	r.pollLoop(ctx)
 

@@ -30,6 +30,7 @@ type front interface {
 	served
 	Push(ctx context.Context, branch string, head reconciler.Revision)
 	PullRequest(ctx context.Context, action string, pr reconciler.PullRequest)
+	PullComment(ctx context.Context, pr int, id int64)
 }
 
 // served is what answers the API and the metrics' scrape-time reads.
@@ -260,6 +261,18 @@ func (p *replica) Push(ctx context.Context, branch string, head reconciler.Revis
 
 func (p *replica) PullRequest(ctx context.Context, action string, pr reconciler.PullRequest) {
 	p.poke(ctx)
+}
+
+// PullComment comes from a webhook: the leader reads the comment and answers it; a standby records
+// it for the leader, so a command is answered even when it reached the replica that does not lead.
+func (p *replica) PullComment(ctx context.Context, pr int, id int64) {
+	if rec := p.leader(); rec != nil {
+		rec.PullComment(ctx, pr, id)
+		return
+	}
+	if err := p.db.RecordIntent(ctx, reconciler.Intent{Kind: reconciler.IntentComment, PullRequest: pr, Comment: id}); err != nil {
+		p.log.Error("record a comment for the leader; the command is not answered", "pr", pr, "comment", id, "err", err)
+	}
 }
 
 func (p *replica) poke(ctx context.Context) {

@@ -463,6 +463,12 @@ func TestWebhookAndMetricsAreDelegated(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, res.code)
 	assert.Equal(t, `{"ref":"refs/heads/main"} push`, webhookBody)
 
+	gitlabHook := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	s = newServer(t, &fakeBackend{}, func(o *Options) { o.GitLabWebhook = gitlabHook })
+	res = serve(t, s, http.MethodPost, "/webhooks/gitlab", `{}`, "X-Gitlab-Event", "Push Hook")
+	assert.Equal(t, http.StatusTeapot, res.code, "the GitLab webhook has its own route")
+	s = newServer(t, &fakeBackend{}, func(o *Options) { o.Webhook, o.Metrics = webhook, metrics })
+
 	res = serve(t, s, http.MethodGet, "/metrics", "")
 	assert.Equal(t, http.StatusOK, res.code)
 	assert.Equal(t, "trueup_queue_depth 3\n", res.raw)
@@ -473,6 +479,9 @@ func TestMissingWebhookAndMetricsAre404(t *testing.T) {
 	res := serveAPI(t, s, http.MethodPost, "/webhooks/github", `{}`)
 	assert.Equal(t, http.StatusNotFound, res.code)
 	assert.Equal(t, map[string]any{"error": "the GitHub webhook is not configured"}, res.json)
+	res = serveAPI(t, s, http.MethodPost, "/webhooks/gitlab", `{}`)
+	assert.Equal(t, http.StatusNotFound, res.code)
+	assert.Equal(t, map[string]any{"error": "the GitLab webhook is not configured"}, res.json)
 	res = serveAPI(t, s, http.MethodGet, "/metrics", "")
 	assert.Equal(t, http.StatusNotFound, res.code)
 	assert.Equal(t, map[string]any{"error": "metrics are not enabled"}, res.json)
