@@ -30,4 +30,6 @@ type Commander interface {
 	CanWrite(ctx context.Context, who Commenter) (bool, error)
 	// Reply posts a new comment on pull request pr.
 	Reply(ctx context.Context, pr int, body string) error
+	// PullRef is how people refer to pull request pr on the forge: "#12" on GitHub, "!12" on GitLab.
+	PullRef(pr int) string
 }

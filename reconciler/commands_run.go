@@ -138,7 +138,7 @@ func (r *Reconciler) commandFacts(ctx context.Context, ref commentRef) (commandF
 	}
 	f := commandFacts{
 		Command: cmd, Author: comment.Author, CanWrite: canWrite, AllowSelfApprove: c.allowSelfApprove,
-		Pull: Pull{Number: pr.Number, Author: pr.Author, Open: pr.State == "open", Merged: pr.Merged},
+		Pull: Pull{Number: pr.Number, Ref: c.forge.PullRef(pr.Number), Author: pr.Author, Open: pr.State == "open", Merged: pr.Merged},
 	}
 	if err := r.mergeFacts(ctx, &f); err != nil {
 		return commandFacts{}, false, err

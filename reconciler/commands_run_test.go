@@ -3,6 +3,7 @@ package reconciler_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +52,8 @@ func (c *fakeCommander) Reply(ctx context.Context, pr int, body string) error {
 	c.replies = append(c.replies, body)
 	return nil
 }
+
+func (c *fakeCommander) PullRef(pr int) string { return fmt.Sprintf("#%d", pr) }
 
 func (c *fakeCommander) answers() []string {
 	c.mu.Lock()

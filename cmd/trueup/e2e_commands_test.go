@@ -51,7 +51,7 @@ func TestCommandApprovesAHeldMerge(t *testing.T) {
 			})
 			assert.Equal(t, "a-v2", readFile(t, filepath.Join(e.out, "a.txt")))
 			replies := e.waitReplies(1, 3)
-			assertGolden(t, "commands_approve", replyIDs.ReplaceAllString(e.normalise(strings.Join(replies, "\n----- next comment -----\n")), "comment=<id>"))
+			assertGolden(t, "commands_approve_"+forge, replyIDs.ReplaceAllString(e.normalise(strings.Join(replies, "\n----- next comment -----\n")), "comment=<id>"))
 
 			// The same comment announced again (a new delivery id): nothing is approved or answered twice.
 			e.redeliver(1, bob, "d-bob-again")
@@ -102,7 +102,7 @@ resource "local_file" "gate" {
 				return d.logs.count("apply finished", "stack", "stacks/b", "rev", merge.Short()) == 1
 			})
 			replies := e.waitReplies(2, 2)
-			assertGolden(t, "commands_retry", replyIDs.ReplaceAllString(e.normalise(strings.Join(replies, "\n----- next comment -----\n")), "comment=<id>"))
+			assertGolden(t, "commands_retry_"+forge, replyIDs.ReplaceAllString(e.normalise(strings.Join(replies, "\n----- next comment -----\n")), "comment=<id>"))
 		})
 	}
 }

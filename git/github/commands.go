@@ -56,6 +56,9 @@ func (f *Forge) CanWrite(ctx context.Context, who reconciler.Commenter) (bool, e
 	return false, nil
 }
 
+// PullRef is "#pr", GitHub's reference to a pull request.
+func (f *Forge) PullRef(pr int) string { return "#" + strconv.Itoa(pr) }
+
 // Reply posts a comment on pull request pr.
 func (f *Forge) Reply(ctx context.Context, pr int, body string) error {
 	if _, _, err := f.client.Issues.CreateComment(ctx, f.owner, f.repo, pr, &gh.IssueComment{Body: gh.String(body)}); err != nil {

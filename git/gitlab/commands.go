@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
@@ -47,6 +48,9 @@ func (f *Forge) CanWrite(ctx context.Context, who reconciler.Commenter) (bool, e
 	}
 	return m.State != "blocked" && m.AccessLevel >= gl.DeveloperPermissions, nil
 }
+
+// PullRef is "!pr", GitLab's reference to a merge request ("#pr" is an issue).
+func (f *Forge) PullRef(pr int) string { return "!" + strconv.Itoa(pr) }
 
 // Reply posts a note on merge request pr.
 func (f *Forge) Reply(ctx context.Context, pr int, body string) error {
