@@ -55,6 +55,17 @@ func (c *fakeCommander) Reply(ctx context.Context, pr int, body string) error {
 
 func (c *fakeCommander) PullRef(pr int) string { return fmt.Sprintf("#%d", pr) }
 
+func (c *fakeCommander) Answered(ctx context.Context, pr int, prefix string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.replies {
+		if strings.HasPrefix(r, prefix+"\n") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (c *fakeCommander) answers() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

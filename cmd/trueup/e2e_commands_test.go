@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -59,6 +60,16 @@ func TestCommandApprovesAHeldMerge(t *testing.T) {
 			assert.Equal(t, 1, d.logs.count("held apply approved", "stack", "stacks/a"))
 			assert.Len(t, e.replies(1), 3)
 			assert.Len(t, e.threadOf(1, "<!-- trueup:plan "), 1, "the plan comment is still one")
+
+			// After a restart the answer in the thread is what tells: the command is not run again.
+			require.NoError(t, d.stop())
+			e.d = startDaemon(t, e.cfg)
+			e.redeliver(1, bob, "d-bob-after-restart")
+			e.d.waitFor("the answer found", func() bool {
+				return e.d.logs.count("comment command answered before; not run again", "pr", "1", "comment", fmt.Sprint(bob)) == 1
+			})
+			assert.Zero(t, e.d.logs.count("held apply approved"))
+			assert.Len(t, e.replies(1), 3)
 		})
 	}
 }
