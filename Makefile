@@ -17,10 +17,15 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export TRUEUP_TERRAFORM := $(TERRAFORM)
 export TRUEUP_TERRAFORMRC := $(TERRAFORMRC)
 
-.PHONY: all tools bwrap build test unit lint demo bench image clean
+.PHONY: all tools bwrap postgres build test unit lint demo bench image clean
 all: build
 
-tools: $(TERRAFORM) $(PROVIDER) $(TERRAFORMRC) bwrap
+tools: $(TERRAFORM) $(PROVIDER) $(TERRAFORMRC) bwrap postgres
+
+# PG_BIN finds PostgreSQL's server binaries (initdb, postgres) the way reconciler/pgstore/pgtest does:
+# $TRUEUP_PG_BIN, else pg_config --bindir, else the newest /usr/lib/postgresql/<version>/bin.
+PG_BIN = $${TRUEUP_PG_BIN:-$$( { d=$$(pg_config --bindir 2>/dev/null) && [ -x "$$d/initdb" ] && echo "$$d"; } || \
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n | tail -1)}
 
 # bubblewrap sandboxes branch and pull request plans (terraform.sandbox). Installed from the
 # distribution's packages where it is missing and this user may (root with apt-get).
@@ -31,6 +36,18 @@ bwrap:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
 	else \
 	  echo "bubblewrap (bwrap) is missing: install it as root (apt-get install bubblewrap, apk add bubblewrap or dnf install bubblewrap); the sandbox tests need it"; \
+	fi
+
+# PostgreSQL runs the pgstore tests (each test binary starts its own server in a temp dir; a cluster
+# the package's postinst may start is never used). Installed from the distribution's packages where
+# it is missing and this user may (root with apt-get).
+postgres:
+	@d="$(PG_BIN)"; if [ -n "$$d" ] && [ -x "$$d/initdb" ] && [ -x "$$d/postgres" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing postgresql (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+	  echo "PostgreSQL is missing: install it as root (apt-get install postgresql, apk add postgresql or dnf install postgresql-server) or set TRUEUP_PG_BIN; the pgstore tests need it"; \
 	fi
 
 $(TERRAFORM):
@@ -58,8 +75,9 @@ $(TERRAFORMRC):
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trueup ./cmd/trueup
 
+# make test requires PostgreSQL: its tests fail instead of skipping when it is missing.
 test: tools
-	TF_CLI_CONFIG_FILE=$(TERRAFORMRC) $(GO) test -count=1 -timeout 30m ./...
+	TRUEUP_PG_BIN="$(PG_BIN)" TRUEUP_REQUIRE_POSTGRES=1 TF_CLI_CONFIG_FILE=$(TERRAFORMRC) $(GO) test -count=1 -timeout 30m ./...
 
 unit:
 	$(GO) test -count=1 -short ./...

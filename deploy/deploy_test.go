@@ -114,12 +114,24 @@ func envFileKeys(t *testing.T, path string) []string {
 	return keys
 }
 
+// TestEveryDeploymentHasAReadme: every directory under deploy/ has a README and a row in deploy/README.md.
 func TestEveryDeploymentHasAReadme(t *testing.T) {
-	for _, dir := range []string{"aws-ecs", "kubernetes", "systemd"} {
-		info, err := os.Stat(deployPath(t, dir, "README.md"))
-		require.NoError(t, err, dir)
-		require.NotZero(t, info.Size(), dir)
+	entries, err := os.ReadDir(deployPath(t))
+	require.NoError(t, err)
+	index, err := os.ReadFile(deployPath(t, "README.md"))
+	require.NoError(t, err)
+	var dirs []string
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		dirs = append(dirs, e.Name())
+		info, err := os.Stat(deployPath(t, e.Name(), "README.md"))
+		require.NoError(t, err, e.Name())
+		assert.NotZero(t, info.Size(), e.Name())
+		assert.Contains(t, string(index), "| [`"+e.Name()+"/`]("+e.Name()+"/) |", "deploy/README.md's table")
 	}
+	assert.Subset(t, dirs, []string{"aws-ecs", "aws-ecs-ha", "kubernetes", "kubernetes-ha", "systemd"})
 }
 
 // TestDefaultShutdownGrace reads cmd/trueup's DefaultConfig, so a new default grace cannot silently outgrow

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,12 +126,15 @@ type deployment struct {
 	} `yaml:"spec"`
 }
 
-// k8sObjects are the Kubernetes documents in deploy/kubernetes keyed by "Kind/name", and the file of each.
-func k8sObjects(t *testing.T) (map[string]yamlDoc, map[string]string) {
+// k8sDirs are the directories of Kubernetes manifests: one replica on bbolt, two on PostgreSQL.
+var k8sDirs = []string{"kubernetes", "kubernetes-ha"}
+
+// k8sObjects are the Kubernetes documents in deploy/<dir> keyed by "Kind/name", and the file of each.
+func k8sObjects(t *testing.T, dir string) (map[string]yamlDoc, map[string]string) {
 	t.Helper()
 	objs := map[string]yamlDoc{}
 	files := map[string]string{}
-	paths, err := filepath.Glob(deployPath(t, "kubernetes", "*.yaml"))
+	paths, err := filepath.Glob(deployPath(t, dir, "*.yaml"))
 	require.NoError(t, err)
 	for _, path := range paths {
 		for _, d := range parseYAMLFile(t, path) {
@@ -150,7 +154,7 @@ func k8sObjects(t *testing.T) (map[string]yamlDoc, map[string]string) {
 func object(t *testing.T, objs map[string]yamlDoc, key string, v any) {
 	t.Helper()
 	d, ok := objs[key]
-	require.True(t, ok, "no %s in deploy/kubernetes", key)
+	require.True(t, ok, "no %s", key)
 	d.decode(t, v)
 }
 
@@ -163,13 +167,21 @@ func TestYAMLFilesParse(t *testing.T) {
 }
 
 func TestKubernetesDeployment(t *testing.T) {
-	objs, _ := k8sObjects(t)
+	objs, _ := k8sObjects(t, "kubernetes")
 	var cm struct {
 		Data map[string]string `yaml:"data"`
 	}
 	object(t, objs, "ConfigMap/trueup-config", &cm)
 	require.Contains(t, cm.Data, "trueup.yaml")
 	grace := parseConfigGrace(t, []byte(cm.Data["trueup.yaml"]), "configmap.yaml trueup.yaml")
+	var cfg struct {
+		DataDir string `yaml:"data_dir"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(cm.Data["trueup.yaml"]), &cfg))
+	assert.Equal(t, dataDir, cfg.DataDir, "the data dir is the PersistentVolumeClaim")
+	// bbolt in the data dir: one replica only.
+	assert.Nil(t, parseStoreConfig(t, []byte(cm.Data["trueup.yaml"]), "kubernetes/configmap.yaml").Postgres,
+		"the single-replica config keeps the embedded store")
 
 	var d deployment
 	object(t, objs, "Deployment/trueup", &d)
@@ -253,7 +265,13 @@ func TestKubernetesDeployment(t *testing.T) {
 }
 
 func TestKubernetesServiceAndMonitor(t *testing.T) {
-	objs, _ := k8sObjects(t)
+	for _, dir := range k8sDirs {
+		t.Run(dir, func(t *testing.T) { checkServiceAndMonitor(t, dir) })
+	}
+}
+
+func checkServiceAndMonitor(t *testing.T, dir string) {
+	objs, _ := k8sObjects(t, dir)
 	var d deployment
 	object(t, objs, "Deployment/trueup", &d)
 
@@ -298,25 +316,32 @@ func TestKubernetesServiceAndMonitor(t *testing.T) {
 }
 
 func TestKustomization(t *testing.T) {
+	for _, dir := range k8sDirs {
+		t.Run(dir, func(t *testing.T) { checkKustomization(t, dir) })
+	}
+}
+
+func checkKustomization(t *testing.T, dir string) {
 	var k struct {
 		Resources []string `yaml:"resources"`
 	}
-	docs := parseYAMLFile(t, deployPath(t, "kubernetes", "kustomization.yaml"))
+	docs := parseYAMLFile(t, deployPath(t, dir, "kustomization.yaml"))
 	require.Len(t, docs, 1)
 	docs[0].decode(t, &k)
 
-	_, files := k8sObjects(t)
+	_, files := k8sObjects(t, dir)
 	listed := map[string]bool{}
 	for _, r := range k.Resources {
-		_, err := os.Stat(deployPath(t, "kubernetes", r))
+		_, err := os.Stat(deployPath(t, dir, r))
 		assert.NoError(t, err, "kustomization resource %s", r)
 		listed[r] = true
 	}
-	// Placeholders are never applied; the ServiceMonitor needs a CRD and is opt-in; everything else is.
+	// Placeholders and one-off jobs (*.example.yaml) are never applied; the ServiceMonitor needs a CRD and is
+	// opt-in; everything else is.
 	for key, file := range files {
-		switch file {
-		case "kustomization.yaml":
-		case "secret.example.yaml", "servicemonitor.yaml":
+		switch {
+		case file == "kustomization.yaml":
+		case strings.HasSuffix(file, ".example.yaml"), file == "servicemonitor.yaml":
 			assert.False(t, listed[file], "%s must not be in the kustomization", file)
 		default:
 			assert.True(t, listed[file], "%s (%s) is not in the kustomization", file, key)

@@ -263,8 +263,14 @@ func TestTerraformFormatted(t *testing.T) {
 	require.NoError(t, err, "unformatted (run %s fmt -recursive deploy/):\n%s", tf, out)
 }
 
-func TestECSTaskDefinition(t *testing.T) {
-	m := loadModule(t, deployPath(t, "aws-ecs"))
+// ecsDirs are the ECS Fargate root modules: one task on EFS, two tasks on Aurora PostgreSQL.
+var ecsDirs = []string{"aws-ecs", "aws-ecs-ha"}
+
+// checkECSTaskDefinition checks what both ECS modules' task definitions agree on, with the secrets each
+// injects, and returns the module, the task definition and its trueup container.
+func checkECSTaskDefinition(t *testing.T, dir string, secrets []string) (*tfModule, *hclsyntax.Block, *hclsyntax.ObjectConsExpr) {
+	t.Helper()
+	m := loadModule(t, deployPath(t, dir))
 	td := m.one(t, "resource", "aws_ecs_task_definition", "trueup")
 
 	// Literal sizes: a variable would let 1 vCPU / 2 GB drift from what the docs promise.
@@ -281,8 +287,13 @@ func TestECSTaskDefinition(t *testing.T) {
 	assert.Greater(t, stop, 0, "stopTimeout")
 	assert.LessOrEqual(t, stop, fargateMaxStopTimeout, "stopTimeout above Fargate's maximum")
 
-	// The example config must stop before ECS kills the container.
-	grace := configGrace(t, deployPath(t, "aws-ecs", "trueup.example.yaml"))
+	// The example config must stop before ECS kills the container, and keep its data where the volume is.
+	grace := configGrace(t, deployPath(t, dir, "trueup.example.yaml"))
+	var cfg struct {
+		DataDir string `yaml:"data_dir"`
+	}
+	require.NoError(t, yaml.Unmarshal(readFile(t, deployPath(t, dir, "trueup.example.yaml")), &cfg))
+	assert.Contains(t, []string{"", dataDir}, cfg.DataDir, "data_dir (validated in variables.tf)")
 	assert.Less(t, grace, time.Duration(stop)*time.Second, "shutdown_grace of trueup.example.yaml")
 
 	assert.Equal(t, httpPort, toInt(t, m.eval(t, oneItem(t, defs, "containerPort"))))
@@ -296,6 +307,20 @@ func TestECSTaskDefinition(t *testing.T) {
 	require.Len(t, cmd, 1)
 	assert.Contains(t, cmd[0].AsString(), "exec /usr/local/bin/trueup run --config ")
 
+	// Secrets: the names trueup's config uses, nothing in plain environment.
+	assert.Equal(t, secrets, objectKeys(m.local(t, "secrets")))
+	envNames := objectItems(oneItem(t, defs, "environment"), "name")
+	require.Len(t, envNames, 1)
+	assert.Equal(t, "TRUEUP_CONFIG", m.eval(t, envNames[0]).AsString())
+
+	lg := m.one(t, "resource", "aws_cloudwatch_log_group", "trueup")
+	assert.Contains(t, lg.Body.Attributes, "retention_in_days")
+	return m, td, defs
+}
+
+func TestECSTaskDefinition(t *testing.T) {
+	m, td, _ := checkECSTaskDefinition(t, "aws-ecs", secretEnv)
+
 	// The EFS volume through the access point, encrypted in transit.
 	vols := children(td, "volume")
 	require.Len(t, vols, 1)
@@ -307,14 +332,49 @@ func TestECSTaskDefinition(t *testing.T) {
 	require.Len(t, posix, 1)
 	assert.Equal(t, trueupUID, m.number(t, posix[0], "uid"))
 
-	// Secrets: the names trueup's config uses, nothing in plain environment.
-	assert.Equal(t, secretEnv, objectKeys(m.local(t, "secrets")))
-	envNames := objectItems(oneItem(t, defs, "environment"), "name")
-	require.Len(t, envNames, 1)
-	assert.Equal(t, "TRUEUP_CONFIG", m.eval(t, envNames[0]).AsString())
+	// bbolt on EFS: one replica.
+	assert.Nil(t, parseStoreConfig(t, readFile(t, deployPath(t, "aws-ecs", "trueup.example.yaml")), "aws-ecs").Postgres)
+}
 
-	lg := m.one(t, "resource", "aws_cloudwatch_log_group", "trueup")
-	assert.Contains(t, lg.Body.Attributes, "retention_in_days")
+// TestECSHATaskDefinition: the data dir on the task's own storage, the DSN injected by ECS, and a grace that
+// leaves time to release the lease.
+func TestECSHATaskDefinition(t *testing.T) {
+	secrets := append([]string{dsnEnv}, secretEnv...)
+	sort.Strings(secrets)
+	m, td, defs := checkECSTaskDefinition(t, "aws-ecs-ha", secrets)
+
+	// A bind mount (no EFS, no host path) at the image's VOLUME (TestDockerfile: VOLUME is dataDir), on
+	// ephemeral storage of a stated size.
+	vols := children(td, "volume")
+	require.Len(t, vols, 1)
+	assert.Empty(t, vols[0].Body.Blocks, "a bind mount on the task's ephemeral storage")
+	assert.NotContains(t, vols[0].Body.Attributes, "host_path")
+	mount := oneItem(t, defs, "sourceVolume")
+	assert.Equal(t, m.str(t, vols[0], "name"), m.eval(t, mount).AsString())
+	require.Len(t, children(td, "ephemeral_storage"), 1)
+	for _, kind := range []string{"aws_efs_file_system", "aws_efs_mount_target", "aws_efs_access_point"} {
+		assert.Empty(t, m.all("resource", kind), "no shared volume: %s", kind)
+	}
+
+	// The DSN comes from this module's secret, through the secrets list only.
+	dsn := objectItems(m.local(t, "secrets"), dsnEnv)
+	require.Len(t, dsn, 1)
+	require.Len(t, dsn[0].Variables(), 1)
+	assert.Equal(t, "aws_secretsmanager_secret.database.arn", traversalString(dsn[0].Variables()[0]))
+
+	conf := readFile(t, deployPath(t, "aws-ecs-ha", "trueup.example.yaml"))
+	p := parseStoreConfig(t, conf, "aws-ecs-ha/trueup.example.yaml").Postgres
+	require.NotNil(t, p, "two tasks need store.postgres")
+	assert.Equal(t, dsnEnv, p.DSNEnv)
+	assert.LessOrEqual(t, parseConfigGrace(t, conf, "aws-ecs-ha/trueup.example.yaml"), 100*time.Second,
+		"shutdown_grace leaves 20 s of stopTimeout to interrupt Terraform and release the lease")
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return data
 }
 
 func TestECSServiceRunsOnePrivateTask(t *testing.T) {
@@ -345,7 +405,13 @@ func traversalString(tr hcl.Traversal) string {
 }
 
 func TestECSOnlyWebhooksArePublic(t *testing.T) {
-	m := loadModule(t, deployPath(t, "aws-ecs"))
+	for _, dir := range ecsDirs {
+		t.Run(dir, func(t *testing.T) { checkOnlyWebhooksArePublic(t, dir) })
+	}
+}
+
+func checkOnlyWebhooksArePublic(t *testing.T, dir string) {
+	m := loadModule(t, deployPath(t, dir))
 
 	listeners := m.all("resource", "aws_lb_listener")
 	require.Len(t, listeners, 1, "one listener: HTTPS")
@@ -379,7 +445,13 @@ func TestECSOnlyWebhooksArePublic(t *testing.T) {
 }
 
 func TestECSTaskRoleOnlyAssumesStackRoles(t *testing.T) {
-	m := loadModule(t, deployPath(t, "aws-ecs"))
+	for _, dir := range ecsDirs {
+		t.Run(dir, func(t *testing.T) { checkTaskRoleOnlyAssumesStackRoles(t, dir) })
+	}
+}
+
+func checkTaskRoleOnlyAssumesStackRoles(t *testing.T, dir string) {
+	m := loadModule(t, deployPath(t, dir))
 
 	// Every identity policy attached to the task role.
 	var docs []string
@@ -410,7 +482,14 @@ func TestECSTaskRoleOnlyAssumesStackRoles(t *testing.T) {
 }
 
 func TestECSNetwork(t *testing.T) {
-	m := loadModule(t, deployPath(t, "aws-ecs"))
+	// The task sends HTTPS, and NFS to EFS (one task) or PostgreSQL to the database (two tasks).
+	for dir, ports := range map[string][]int{"aws-ecs": {443, 2049}, "aws-ecs-ha": {443, 5432}} {
+		t.Run(dir, func(t *testing.T) { checkNetwork(t, dir, ports) })
+	}
+}
+
+func checkNetwork(t *testing.T, dir string, egress []int) {
+	m := loadModule(t, deployPath(t, dir))
 
 	ep := m.one(t, "resource", "aws_vpc_endpoint", "interface")
 	forEach := m.attr(t, ep, "for_each")
@@ -438,7 +517,7 @@ func TestECSNetwork(t *testing.T) {
 	assert.Equal(t, httpPort, m.number(t, taskIngress[0], "to_port"))
 	assert.Equal(t, "aws_security_group.alb.id", traversalString(m.attr(t, taskIngress[0], "referenced_security_group_id").Variables()[0]))
 
-	// The task sends only HTTPS and NFS.
+	// The task sends only what egress lists.
 	var ports []int
 	for _, r := range m.all("resource", "aws_vpc_security_group_egress_rule") {
 		if traversalString(m.attr(t, r, "security_group_id").Variables()[0]) == "aws_security_group.task.id" {
@@ -446,7 +525,7 @@ func TestECSNetwork(t *testing.T) {
 			ports = append(ports, m.number(t, r, "from_port"))
 		}
 	}
-	assert.ElementsMatch(t, []int{443, 2049}, ports)
+	assert.ElementsMatch(t, egress, ports)
 }
 
 // configGrace is shutdown_grace of a trueup.yaml file, or the assumed default when it is unset.
@@ -464,8 +543,8 @@ func parseConfigGrace(t *testing.T, data []byte, name string) time.Duration {
 		ShutdownGrace string `yaml:"shutdown_grace"`
 	}
 	require.NoError(t, yaml.Unmarshal(data, &cfg), name)
-	if cfg.DataDir != "" {
-		assert.Equal(t, dataDir, cfg.DataDir, "%s: data_dir", name)
+	if cfg.DataDir != "" && cfg.DataDir != dataDir {
+		assert.True(t, strings.HasPrefix(cfg.DataDir, dataDir+"/"), "%s: data_dir %s is not in the volume at %s", name, cfg.DataDir, dataDir)
 	}
 	if cfg.ShutdownGrace == "" {
 		return defaultShutdownGrace

@@ -17,11 +17,14 @@ func (r *Reconciler) applyApproval(ctx context.Context, st StackState) StackStat
 	return st
 }
 
-// applyHead plans the stack at head and applies exactly that plan: observe (plan, the reviewed
-// pull request), decide (applyOutcome, or holdOutcome), act and record.
-func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, head Revision) {
-	spec := r.spec(stack, head, r.opts.Branch)
-	run := r.startRun(ctx, stack.Name, r.opts.Branch, RunApply, head)
+// applyHead plans the stack at head (spec's revision) and applies exactly that plan: observe (plan,
+// the reviewed pull request), decide (applyOutcome, or holdOutcome), act and record.
+func (r *Reconciler) applyHead(ctx context.Context, spec RunSpec, st StackState) {
+	stack, head := spec.Stack, spec.Revision
+	run, ok := r.startRun(ctx, stack.Name, r.opts.Branch, RunApply, head)
+	if !ok {
+		return
+	}
 	log := r.log.With("stack", stack.Name, "rev", head.Short(), "run", run.ID)
 	log.Info("apply started")
 

@@ -40,6 +40,9 @@ type Health struct {
 	PollError error
 	Head      Revision
 	LayoutErr error
+	// Standby is true on a replica that stands by for the leader: it does not poll, so it is ready
+	// while its store answers.
+	Standby bool
 }
 
 // Health reports the last poll and main's head.
@@ -120,7 +123,11 @@ func sortByName(s []StackStatus) {
 func (r *Reconciler) Reconcile(ctx context.Context, name string) error {
 	r.mu.Lock()
 	_, inLayout := r.layout.Stack(name)
+	loaded := r.head != ""
 	r.mu.Unlock()
+	if !loaded {
+		return fmt.Errorf("main's stacks are not read yet: %w", ErrNotReady)
+	}
 	if !inLayout {
 		return fmt.Errorf("stack %q is not in the repository at main's head: %w", name, ErrNotFound)
 	}
@@ -146,16 +153,26 @@ func (r *Reconciler) Approve(ctx context.Context, name string, rev string) (Revi
 	if err != nil {
 		return "", err
 	}
-	if st.Held == nil {
-		return "", fmt.Errorf("%w: no apply of %s is held", ErrConflict, name)
-	}
-	if len(rev) < 7 || !strings.HasPrefix(string(st.Held.Revision), strings.ToLower(rev)) {
-		return "", fmt.Errorf("%w: the held apply of %s is for %s, not %s", ErrConflict, name, st.Held.Revision.Short(), rev)
+	held, err := heldRevision(st, rev)
+	if err != nil {
+		return "", err
 	}
 	// The stack's worker records the approval (applyApproval): it is the only writer of the state.
-	r.approvals.give(name, st.Held.Revision)
-	r.log.Info("held apply approved", "stack", name, "rev", st.Held.Revision.Short())
+	r.approvals.give(name, held)
+	r.log.Info("held apply approved", "stack", name, "rev", held.Short())
 	r.queue.Add(Key{Stack: name, Branch: r.opts.Branch})
+	return held, nil
+}
+
+// heldRevision returns the revision of st's held apply that rev (a full hash or a prefix of at least 7
+// digits) names, or an error wrapping ErrConflict when nothing is held or a different revision is.
+func heldRevision(st StackState, rev string) (Revision, error) {
+	if st.Held == nil {
+		return "", fmt.Errorf("%w: no apply of %s is held", ErrConflict, st.Name)
+	}
+	if len(rev) < 7 || !strings.HasPrefix(string(st.Held.Revision), strings.ToLower(rev)) {
+		return "", fmt.Errorf("%w: the held apply of %s is for %s, not %s", ErrConflict, st.Name, st.Held.Revision.Short(), rev)
+	}
 	return st.Held.Revision, nil
 }
 
@@ -175,7 +192,12 @@ func (r *Reconciler) StoreOK(ctx context.Context) error {
 // rendering (a pull request comment may show only part of it). ErrNotFound when trueup has
 // recorded no plan for it.
 func (r *Reconciler) PullPlans(ctx context.Context, number int) ([]BranchPlan, error) {
-	plans, err := r.store.BranchPlans(ctx, pullTarget(number))
+	return pullPlans(ctx, r.store, number)
+}
+
+// pullPlans returns the plans store holds for pull request number, or ErrNotFound when none.
+func pullPlans(ctx context.Context, store Store, number int) ([]BranchPlan, error) {
+	plans, err := store.BranchPlans(ctx, pullTarget(number))
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,18 @@ func (l *Layout) Stack(name string) (Stack, bool) {
 	return Stack{}, false
 }
 
+// stackDirs returns the directories of the layout's stacks.
+func (l *Layout) stackDirs() []string {
+	if l == nil {
+		return nil
+	}
+	dirs := make([]string, len(l.Stacks))
+	for i, s := range l.Stacks {
+		dirs[i] = s.Dir
+	}
+	return dirs
+}
+
 // LayoutLoader reads the stacks of the repository at one revision.
 type LayoutLoader func(fsys fs.FS) (*Layout, error)
 
@@ -190,6 +202,8 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 
 // Run polls, plans and applies until ctx ends, then shuts down: it stops taking new work, lets running
 // Terraform calls finish within the shutdown grace period, interrupts them after it, and returns nil.
+// When ctx's cause is ErrFenced (this replica lost the leader's lease) there is no grace: running
+// Terraform calls are interrupted at once, the way a shutdown does it after the grace.
 func (r *Reconciler) Run(ctx context.Context) error {
 	// Work outlives ctx by the grace period: a half-finished apply is worse than a late exit.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -213,10 +227,18 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	r.queue.ShutDown()
 	done := make(chan struct{})
 	go func() { workers.Wait(); close(done) }()
+	grace := r.opts.ShutdownGrace
+	if errors.Is(context.Cause(ctx), ErrFenced) {
+		// Another replica may lead within the lease's TTL: Terraform is interrupted now, not after a grace.
+		r.log.Warn("no longer the leader: interrupting Terraform now")
+		grace = 0
+	}
 	select {
 	case <-done:
-	case <-time.After(r.opts.ShutdownGrace):
-		r.log.Warn("shutdown grace period over: interrupting Terraform", "grace", r.opts.ShutdownGrace)
+	case <-time.After(grace):
+		if grace > 0 {
+			r.log.Warn("shutdown grace period over: interrupting Terraform", "grace", grace)
+		}
 		cancelWork()
 		<-done
 	}

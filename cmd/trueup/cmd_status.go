@@ -85,6 +85,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := json.Unmarshal(raw, &body); err != nil {
 		return fmt.Errorf("%s: decode answer of trueup at %s: %w", what, c.base, err)
 	}
+	if err := printLeader(ctx, c, stdout); err != nil {
+		return err
+	}
 	return renderStatus(stdout, body.Stacks, time.Now())
 }
 

@@ -219,8 +219,10 @@ func TestStatusSendsTheTokenForReads(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, []string{
 		"GET /api/v1/stacks Bearer " + cliToken,
+		"GET /api/v1/leader Bearer " + cliToken, // which replica leads, above the table
 		"GET /api/v1/pulls/3 Bearer " + cliToken,
 		"GET /api/v1/stacks ",
+		"GET /api/v1/leader ",
 	}, auth())
 }
 

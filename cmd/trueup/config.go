@@ -38,6 +38,7 @@ type Config struct {
 	GitHub        GitHubConfig    `yaml:"github"`
 	GitLab        GitLabConfig    `yaml:"gitlab"`
 	API           APIConfig       `yaml:"api"`
+	Store         StoreConfig     `yaml:"store"`
 	// AWS holds the defaults for every stack's aws settings in .trueup.yaml.
 	AWS AWSConfig `yaml:"aws"`
 }
@@ -242,6 +243,7 @@ func (c Config) Validate() error {
 		bad("terraform.sandbox must be auto, required or off, got %q", c.Terraform.Sandbox)
 	}
 	errs = append(errs, c.validatePassEnv()...)
+	errs = append(errs, c.Store.validate()...)
 	errs = append(errs, c.validateSandboxPaths()...)
 	switch reconciler.RemediateMode(c.Drift.Remediate) {
 	case reconciler.RemediateAuto, reconciler.RemediateAlert, reconciler.RemediateOff:
@@ -293,7 +295,7 @@ func (c Config) secretEnvNames() map[string]string {
 		"repo.token_env": c.Repo.TokenEnv, "slack.webhook_url_env": c.Slack.WebhookURLEnv,
 		"github.token_env": c.GitHub.TokenEnv, "github.webhook_secret_env": c.GitHub.WebhookSecretEnv,
 		"gitlab.token_env": c.GitLab.TokenEnv, "gitlab.webhook_secret_env": c.GitLab.WebhookSecretEnv,
-		"api.token_env": c.API.TokenEnv,
+		"api.token_env": c.API.TokenEnv, "store.postgres.dsn_env": c.Store.dsnEnv(),
 	} {
 		if name != "" {
 			names[name] = key

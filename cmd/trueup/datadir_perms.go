@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // Modes of the data dir: only trueup's own user may enter it or read what it keeps.
@@ -40,7 +41,9 @@ const maxPermErrors = 5
 // be fixed (say, one owned by another user) is removed, with what it holds (its directories opened
 // to trueup first), or else skipped and left as it is; either way it is logged as a warning on log
 // (the first few such paths, one line each), never an error, so that no branch can keep trueup
-// from starting. Any other path it cannot change or list fails it, naming the first few such paths.
+// from starting. Any other path it cannot change or list fails it, naming the first few such paths,
+// except the data dir itself and its lost+found when another user owns them: the root of a mounted
+// volume (Kubernetes gives it to root, with fsGroup for trueup), logged as a warning and left alone.
 func tightenDataDir(dataDir string, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
@@ -61,6 +64,10 @@ func tightenDataDir(dataDir string, log *slog.Logger) error {
 			log.Warn("data dir: cannot fix the permissions of a cache path nor remove it; skipped (fix its owner or remove it)",
 				"path", p, "err", w.err, "remove_err", w.removeErr)
 		}
+	}
+	for _, name := range t.foreignRoots {
+		log.Warn("data dir: left as it is, owned by another user (a mounted volume?); what trueup keeps in it is tightened",
+			"path", filepath.Join(dataDir, filepath.FromSlash(name)))
 	}
 	if t.warned > maxPermErrors {
 		log.Warn("data dir: more cache paths whose permissions cannot be fixed", "more", t.warned-maxPermErrors)
@@ -85,6 +92,23 @@ type tightener struct {
 
 	warnings []permWarning // the first maxPermErrors cache paths that could not be fixed
 	warned   int           // how many cache paths could not be fixed
+
+	foreignRoots []string // the data dir, or its lost+found, owned by another user (a mounted volume)
+}
+
+// volumeRoot reports whether name is what a mounted volume brings with it and trueup never made:
+// the data dir itself or its lost+found, owned by another user (Kubernetes gives a volume's root to
+// root, and fsGroup lets trueup write in it). Their modes are not trueup's to fix.
+func (t *tightener) volumeRoot(name string) bool {
+	if name != "." && name != "lost+found" {
+		return false
+	}
+	info, err := t.root.Lstat(name)
+	if err != nil {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) != os.Geteuid()
 }
 
 // permWarning is a cache path that could not be fixed: removed if removeErr is nil, else left as it is.
@@ -146,6 +170,10 @@ func (t *tightener) tighten(name string, typ fs.FileMode) (isDir bool, err error
 func (t *tightener) fail(name string, err error) (done bool) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return true
+	}
+	if t.volumeRoot(name) {
+		t.foreignRoots = append(t.foreignRoots, name)
+		return name != "." // the data dir itself is walked still; lost+found is not trueup's
 	}
 	if !isDataCache(name) {
 		if t.failed++; t.failed <= maxPermErrors {

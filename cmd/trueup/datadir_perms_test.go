@@ -537,3 +537,28 @@ func TestIsDataSecret(t *testing.T) {
 		assert.Equal(t, want, isDataSecret(name), name)
 	}
 }
+
+// A data dir that is the root of a mounted volume belongs to root, with lost+found (Kubernetes with
+// fsGroup): trueup leaves those two as they are, says so, and tightens what it keeps inside.
+func TestTightenDataDirPermissionsMountedVolume(t *testing.T) {
+	if asTightenChild(t) {
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("only root can make paths of another user")
+	}
+	base := newPermsBase(t)
+	dir := filepath.Join(base, "data")
+	permsTree(t, dir, map[string]fs.FileMode{"trueup.db": 0o644, "state/a/": 0o755, "state/a/terraform.tfstate": 0o644, "lost+found/": 0o700})
+	require.NoError(t, os.Chmod(dir, 0o2775|fs.ModeSetgid))
+
+	out := tightenAsUser(t, base, dir, ".", "lost+found")
+	require.Empty(t, out.Err, "a volume's root is no reason to stop")
+	assert.Equal(t, map[string]bool{".": true, "lost+found": true}, out.warnedPaths(t, dir))
+	assert.Equal(t, map[string]string{
+		"trueup.db":                 "-rw-------",
+		"state/a":                   "drwx------",
+		"state/a/terraform.tfstate": "-rw-------",
+		"lost+found":                "drwx------",
+	}, permsOf(t, dir, "trueup.db", "state/a", "state/a/terraform.tfstate", "lost+found"))
+}

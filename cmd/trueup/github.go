@@ -17,6 +17,8 @@ type gitHub struct {
 	webhookSecret string
 	repository    string
 	log           *slog.Logger
+	// deliveries records webhook deliveries where every replica sees them; nil keeps them in memory.
+	deliveries func(ctx context.Context, id string) (bool, error)
 }
 
 // newGitHub returns nil when no github section is configured.
@@ -61,7 +63,7 @@ func (g *gitHub) webhook(sink github.Sink) http.Handler {
 		})
 	}
 	h, err := github.NewWebhookHandler(github.WebhookOptions{
-		Secret: []byte(g.webhookSecret), Sink: sink, Repository: g.repository, Logger: g.log,
+		Secret: []byte(g.webhookSecret), Sink: sink, Repository: g.repository, Logger: g.log, Deliveries: g.deliveries,
 	})
 	if err != nil {
 		g.log.Error("webhook handler", "err", err)

@@ -18,6 +18,8 @@ type gitLab struct {
 	webhookSecret string
 	project       string
 	log           *slog.Logger
+	// deliveries records webhook deliveries where every replica sees them; nil keeps them in memory.
+	deliveries func(ctx context.Context, id string) (bool, error)
 }
 
 // newGitLab returns nil when no gitlab section is configured.
@@ -57,7 +59,7 @@ func (g *gitLab) webhook(sink gitlab.Sink) http.Handler {
 		})
 	}
 	h, err := gitlab.NewWebhookHandler(gitlab.WebhookOptions{
-		Secret: []byte(g.webhookSecret), Sink: sink, Project: g.project, Logger: g.log,
+		Secret: []byte(g.webhookSecret), Sink: sink, Project: g.project, Logger: g.log, Deliveries: g.deliveries,
 	})
 	if err != nil {
 		g.log.Error("gitlab webhook handler", "err", err)

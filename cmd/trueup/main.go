@@ -27,6 +27,8 @@ Usage:
   trueup approve STACK SHA            let a held apply go ahead
   trueup reconcile STACK              apply or drift-check a stack now
   trueup validate [DIR]               check a repository's stacks and .trueup.yaml
+  trueup store copy --from DIR --to postgres
+                                      move a stopped trueup's data dir into PostgreSQL
   trueup version                      print versions
 
 The commands that ask the daemon use --addr (default http://127.0.0.1:8080, or TRUEUP_ADDR)
@@ -66,6 +68,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdReconcile(ctx, args[1:], stdout, stderr)
 	case "validate":
 		err = cmdValidate(ctx, args[1:], stdout, stderr)
+	case "store":
+		err = cmdStore(ctx, args[1:], stdout, stderr)
 	case "version":
 		err = cmdVersion(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":

@@ -22,16 +22,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/pgstore/pgtest"
 	"github.com/trueup/trueup/reconciler/terraform/tftest"
 )
 
-// TestMain removes the trueup binary the operations tests build once per run.
+// TestMain stops the PostgreSQL server the replica tests start, and removes the trueup binary the
+// operations tests build once per run.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if opsBuilt.dir != "" {
-		_ = os.RemoveAll(opsBuilt.dir)
-	}
-	os.Exit(code)
+	pgtest.Main(m, func() {
+		if opsBuilt.dir != "" {
+			_ = os.RemoveAll(opsBuilt.dir)
+		}
+	})
 }
 
 // opsBuilt is the real trueup binary, built at most once per test run.

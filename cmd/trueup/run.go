@@ -18,7 +18,6 @@ import (
 	"github.com/trueup/trueup/notifier"
 	"github.com/trueup/trueup/reconciler"
 	"github.com/trueup/trueup/reconciler/api"
-	"github.com/trueup/trueup/reconciler/boltstore"
 	"github.com/trueup/trueup/reconciler/layout"
 	"github.com/trueup/trueup/reconciler/metrics"
 	"github.com/trueup/trueup/reconciler/redact"
@@ -130,11 +129,11 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	store, err := boltstore.Open(filepath.Join(dataDir, "trueup.db"), boltstore.Options{Logger: log})
+	stores, err := openStore(ctx, cfg, sec, dataDir, log)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
-	defer store.Close()
+	defer stores.close()
 
 	gh, err := newGitHub(ctx, cfg, sec, log)
 	if err != nil {
@@ -144,13 +143,21 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if stores.shared != nil {
+		if gh != nil {
+			gh.deliveries = stores.shared.deliveries("github")
+		}
+		if gl != nil {
+			gl.deliveries = stores.shared.deliveries("gitlab")
+		}
+	}
 	src, err := openRepo(ctx, cfg, sec, gh, gl, filepath.Join(dataDir, "mirror.git"), log)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
 
-	runner, err := newRunner(ctx, cfg, dataDir, log)
+	runner, err := newRunner(ctx, cfg, dataDir, stores.state, log)
 	if err != nil {
 		return err
 	}
@@ -176,15 +183,34 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	setCodeHost(&opts, cfg, gh, gl, known)
 	// The reconciler reports events to m; m's handler, made by newServer, reads the reconciler's
-	// state at scrape time.
-	m := metrics.New(prometheus.NewRegistry())
+	// state (or the replica's) at scrape time.
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
 	opts.Metrics = m
-	rec, err := reconciler.New(src, runner, store, opts)
-	if err != nil {
-		return err
+	newRec := func(store reconciler.Store) (*reconciler.Reconciler, error) {
+		return reconciler.New(src, runner, store, opts)
+	}
+	var (
+		daemon     front
+		run        func(ctx context.Context) error
+		leadership func() api.Leadership
+	)
+	if stores.shared != nil {
+		rep, err := newReplica(stores.shared, stores.leaseTTL, newRec, log)
+		if err != nil {
+			return err
+		}
+		metrics.RegisterLease(reg, rep.elector.State)
+		daemon, run, leadership = rep, rep.run, rep.leadership
+	} else {
+		rec, err := newRec(stores.local)
+		if err != nil {
+			return err
+		}
+		daemon, run = rec, rec.Run
 	}
 
-	server, err := newServer(ctx, cfg, sec, rec, gh, gl, m, known, log)
+	server, err := newServer(ctx, cfg, sec, daemon, leadership, gh, gl, m, known, log)
 	if err != nil {
 		return err
 	}
@@ -196,8 +222,9 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	go func() { serveErr <- server.Serve(ln) }()
 
 	log.Info("trueup started", "version", version, "repo", redactURL(cfg.Repo.URL), "branch", cfg.Repo.Branch,
-		"data_dir", dataDir, "workers", cfg.Workers, "poll_interval", cfg.Repo.PollInterval, "listen", ln.Addr().String())
-	runErr := rec.Run(ctx)
+		"data_dir", dataDir, "workers", cfg.Workers, "poll_interval", cfg.Repo.PollInterval, "listen", ln.Addr().String(),
+		"store", stores.kind)
+	runErr := run(ctx)
 
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -233,7 +260,7 @@ func openRepo(ctx context.Context, cfg Config, sec *secrets, gh *gitHub, gl *git
 	return src, nil
 }
 
-func newRunner(ctx context.Context, cfg Config, dataDir string, log *slog.Logger) (*terraform.Runner, error) {
+func newRunner(ctx context.Context, cfg Config, dataDir string, state *terraform.SharedState, log *slog.Logger) (*terraform.Runner, error) {
 	cliConfig := cfg.Terraform.CLIConfigFile
 	if cliConfig != "" {
 		var err error
@@ -256,7 +283,7 @@ func newRunner(ctx context.Context, cfg Config, dataDir string, log *slog.Logger
 		Binary: cfg.Terraform.Binary, CLIConfigFile: cliConfig,
 		PluginCacheDir: filepath.Join(dataDir, "plugin-cache"), LockTimeout: cfg.Terraform.LockTimeout, Logger: log,
 		PassEnv: terraform.PassEnv{Main: cfg.Terraform.PassEnv.Main, Plans: cfg.Terraform.PassEnv.Plans}, Sandbox: sandbox,
-		SandboxReadOnly: cfg.Terraform.SandboxReadOnly, Private: []string{dataDir, home},
+		SandboxReadOnly: cfg.Terraform.SandboxReadOnly, Private: []string{dataDir, home}, SharedState: state,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("terraform: %w", err)
@@ -264,17 +291,20 @@ func newRunner(ctx context.Context, cfg Config, dataDir string, log *slog.Logger
 	return runner, nil
 }
 
-func newServer(ctx context.Context, cfg Config, sec *secrets, rec *reconciler.Reconciler, gh *gitHub, gl *gitLab, m *metrics.Metrics, known *redact.Set, log *slog.Logger) (*http.Server, error) {
+func newServer(ctx context.Context, cfg Config, sec *secrets, daemon front, leadership func() api.Leadership, gh *gitHub, gl *gitLab, m *metrics.Metrics, known *redact.Set, log *slog.Logger) (*http.Server, error) {
 	token, err := sec.optional(ctx, "api.token", cfg.API.TokenEnv, cfg.API.TokenSecretARN)
 	if err != nil {
 		return nil, err
 	}
-	opts := api.Options{Backend: rec, Token: token, Metrics: m.Handler(rec), Profiling: cfg.API.Pprof, PollInterval: cfg.Repo.PollInterval, Logger: log, Redact: known.Redact}
+	opts := api.Options{
+		Backend: daemon, Token: token, Metrics: m.Handler(daemon), Profiling: cfg.API.Pprof, PollInterval: cfg.Repo.PollInterval,
+		Logger: log, Redact: known.Redact, Leadership: leadership,
+	}
 	if gh != nil {
-		opts.Webhook = gh.webhook(rec)
+		opts.Webhook = gh.webhook(daemon)
 	}
 	if gl != nil {
-		opts.GitLabWebhook = gl.webhook(rec)
+		opts.GitLabWebhook = gl.webhook(daemon)
 	}
 	srv, err := api.New(opts)
 	if err != nil {

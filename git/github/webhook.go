@@ -40,6 +40,10 @@ type WebhookOptions struct {
 	Sink Sink
 	// DedupSize is how many recent delivery ids are remembered to drop redeliveries; default 10000.
 	DedupSize int
+	// Deliveries, when set, records delivery ids where every replica sees them (a shared database),
+	// so a redelivery to another replica is dropped too; the ids remembered in memory are the
+	// fallback while it fails. It reports whether id is new.
+	Deliveries func(ctx context.Context, id string) (bool, error)
 	// Repository, when set ("owner/repo"), ignores events from other repositories (organization hooks).
 	Repository string
 	// Logger receives one debug line per delivery; default slog.Default(). Payloads are not logged.
@@ -124,7 +128,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Checked only after the signature, so forged requests cannot fill the list.
-	if delivery != "" && !h.seen.Add(delivery) {
+	if delivery != "" && !h.fresh(r.Context(), delivery) {
 		log.DebugContext(r.Context(), "duplicate webhook delivery")
 		reply(w, http.StatusOK, "status", "duplicate")
 		return
@@ -157,6 +161,20 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log.DebugContext(r.Context(), "webhook", "status", status)
 	reply(w, http.StatusAccepted, "status", status)
+}
+
+// fresh reports whether delivery was not seen before, by the shared record when there is one.
+func (h *webhookHandler) fresh(ctx context.Context, delivery string) bool {
+	local := h.seen.Add(delivery)
+	if h.opts.Deliveries == nil {
+		return local
+	}
+	shared, err := h.opts.Deliveries(ctx, delivery)
+	if err != nil {
+		h.opts.Logger.WarnContext(ctx, "record webhook delivery; deduplicating in memory only", "err", err)
+		return local
+	}
+	return shared
 }
 
 func (h *webhookHandler) ours(fullName string) bool {

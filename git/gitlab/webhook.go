@@ -39,6 +39,9 @@ type WebhookOptions struct {
 	Sink Sink
 	// DedupSize is how many recent X-Gitlab-Event-UUIDs are remembered to drop redeliveries; default 10000.
 	DedupSize int
+	// Deliveries, when set, records delivery ids where every replica sees them (a shared database),
+	// reporting whether id is new; on its error the handler falls back to its own memory.
+	Deliveries func(ctx context.Context, id string) (bool, error)
 	// Project, when set ("group/infra"), ignores events of other projects (group hooks).
 	Project string
 	// Logger receives one debug line per delivery; default slog.Default(). Payloads are not logged.
@@ -126,7 +129,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Checked only after the token, so forged requests cannot fill the list.
-	if delivery != "" && !h.seen.Add(delivery) {
+	if delivery != "" && !h.fresh(r.Context(), delivery) {
 		log.DebugContext(r.Context(), "duplicate webhook delivery")
 		reply(w, http.StatusOK, "status", "duplicate")
 		return
@@ -137,6 +140,20 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log.DebugContext(r.Context(), "webhook", "status", status)
 	reply(w, http.StatusAccepted, "status", status)
+}
+
+// fresh reports whether delivery was not seen before, by the shared record when there is one.
+func (h *webhookHandler) fresh(ctx context.Context, delivery string) bool {
+	local := h.seen.Add(delivery)
+	if h.opts.Deliveries == nil {
+		return local
+	}
+	shared, err := h.opts.Deliveries(ctx, delivery)
+	if err != nil {
+		h.opts.Logger.WarnContext(ctx, "record webhook delivery; deduplicating in memory only", "err", err)
+		return local
+	}
+	return shared
 }
 
 // validToken compares the delivery's token with the secret in constant time.

@@ -29,7 +29,7 @@ const (
 )
 
 // readyz is readiness: the store answers and the remote was polled successfully within three poll
-// intervals.
+// intervals (a standby replica does not poll: the store is all it needs).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if reason := s.notReady(r.Context()); reason != "" {
 		s.writeJSON(w, http.StatusServiceUnavailable, statusBody{Status: "not ready", Reason: reason})
@@ -47,6 +47,9 @@ func (s *Server) notReady(ctx context.Context) string {
 		return reasonStore
 	}
 	h := s.backend.Health()
+	if h.Standby {
+		return "" // a standby serves reads and records requests for the leader: the store is all it needs
+	}
 	if h.LastPoll.IsZero() {
 		return reasonNoPoll
 	}

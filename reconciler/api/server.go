@@ -60,6 +60,8 @@ type Options struct {
 	GitLabWebhook http.Handler
 	// Metrics serves GET /metrics; nil answers 404.
 	Metrics http.Handler
+	// Leadership says which replica leads, for GET /api/v1/leader; nil means one replica, which leads.
+	Leadership func() Leadership
 	// Profiling serves Go's pprof endpoints under /debug/pprof/, behind the bearer token.
 	Profiling bool
 	// PollInterval is the daemon's poll interval: readiness fails when the last successful poll is
@@ -94,6 +96,7 @@ type Server struct {
 	log           *slog.Logger
 	now           func() time.Time
 	redact        func(string) string
+	leadership    func() Leadership
 	handler       http.Handler
 }
 
@@ -107,7 +110,10 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		backend: opts.Backend, webhook: opts.Webhook, gitlabWebhook: opts.GitLabWebhook, metrics: opts.Metrics, profiling: opts.Profiling,
-		pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now, redact: opts.Redact,
+		pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now, redact: opts.Redact, leadership: opts.Leadership,
+	}
+	if s.leadership == nil {
+		s.leadership = func() Leadership { return Leadership{Leading: true} }
 	}
 	if opts.Token != "" {
 		// Only the digest is kept: comparing equal-length digests keeps the token's length from leaking.
@@ -126,13 +132,15 @@ func New(opts Options) (*Server, error) {
 // Handler returns the server's routes:
 //
 //	GET  /healthz                              200 while the process serves HTTP
-//	GET  /readyz                               200 when the store answers and a poll succeeded recently, else 503
+//	GET  /readyz                               200 when the store answers and a poll succeeded recently (a
+//	                                           standby: when the store answers), else 503
 //	GET  /metrics                              Prometheus exposition (Options.Metrics)
 //	POST /webhooks/github                      GitHub webhook intake (Options.Webhook)
 //	POST /webhooks/gitlab                      GitLab webhook intake (Options.GitLabWebhook)
 //	GET  /api/v1/stacks                        {"stacks": [StackStatus...]}                     (token if configured)
 //	GET  /api/v1/stacks/{stack...}             StackStatus                                      (token if configured)
 //	GET  /api/v1/pulls/{number}                {"number": N, "plans": [BranchPlan...]}          (token if configured)
+//	GET  /api/v1/leader                        Leadership: which replica leads                  (token if configured)
 //	POST /api/v1/stacks/{stack...}/reconcile   202 {"status":"queued"}                          (token)
 //	POST /api/v1/stacks/{stack...}/approve     {"revision":"<sha>"} → {"approved":"<full sha>"} (token)
 //	GET  /debug/pprof/...                      Go's pprof endpoints, when Options.Profiling     (token)
@@ -168,6 +176,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/v1/stacks", s.guard(s.byMethod(methods{http.MethodGet: s.listStacks})))
 	mux.Handle("/api/v1/stacks/{stack...}", s.guard(http.HandlerFunc(s.stack)))
 	mux.Handle("/api/v1/pulls/{number}", s.guard(s.byMethod(methods{http.MethodGet: s.pull})))
+	mux.Handle("/api/v1/leader", s.guard(s.byMethod(methods{http.MethodGet: s.leader})))
 	if s.profiling {
 		mux.Handle("/debug/pprof/", s.pprofHandler())
 	}

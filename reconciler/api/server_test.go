@@ -106,6 +106,11 @@ func TestReadyz(t *testing.T) {
 			wantCode: 503, wantReason: "store: not answering",
 		},
 		{name: "never polled", wantCode: 503, wantReason: "poll: no successful poll yet"},
+		{name: "standby, which never polls", health: reconciler.Health{Standby: true}, wantCode: 200},
+		{
+			name: "standby without its store", storeErr: errors.New("dial tcp 127.0.0.1:5432: connection refused"),
+			health: reconciler.Health{Standby: true}, wantCode: 503, wantReason: "store: not answering",
+		},
 		{
 			name: "never polled, poll failing", health: reconciler.Health{PollError: pollErr},
 			wantCode: 503, wantReason: "poll: no successful poll yet",
@@ -244,21 +249,28 @@ func TestGetStack(t *testing.T) {
 
 func TestReconcile(t *testing.T) {
 	b := &fakeBackend{ReconcileFunc: func(ctx context.Context, name string) error {
-		if name != "stacks/app@prod" {
-			return fmt.Errorf("stack %q is not in the repository at main's head: %w", name, reconciler.ErrNotFound)
+		switch name {
+		case "stacks/app@prod":
+			return nil
+		case "early":
+			return fmt.Errorf("main's stacks are not read yet: %w", reconciler.ErrNotReady)
 		}
-		return nil
+		return fmt.Errorf("stack %q is not in the repository at main's head: %w", name, reconciler.ErrNotFound)
 	}}
 	s := newServer(t, b)
 
-	res := serveAPI(t, s, http.MethodPost, "/api/v1/stacks/stacks/app@prod/reconcile", "", bearer(testToken)...)
+	res := serveAPI(t, s, http.MethodPost, "/api/v1/stacks/early/reconcile", "", bearer(testToken)...)
+	assert.Equal(t, http.StatusServiceUnavailable, res.code, "a leader that has not read main yet says so, not 404")
+	assert.Equal(t, "1", res.header.Get("Retry-After"))
+
+	res = serveAPI(t, s, http.MethodPost, "/api/v1/stacks/stacks/app@prod/reconcile", "", bearer(testToken)...)
 	assert.Equal(t, http.StatusAccepted, res.code, res.raw)
 	assert.Equal(t, map[string]any{"status": "queued", "stack": "stacks/app@prod"}, res.json)
 
 	res = serveAPI(t, s, http.MethodPost, "/api/v1/stacks/gone/reconcile", "", bearer(testToken)...)
 	assert.Equal(t, http.StatusNotFound, res.code)
 	assert.Equal(t, map[string]any{"error": `stack "gone" is not in the repository at main's head: not found`}, res.json)
-	assert.Equal(t, []string{"reconcile stacks/app@prod", "reconcile gone"}, b.Calls())
+	assert.Equal(t, []string{"reconcile early", "reconcile stacks/app@prod", "reconcile gone"}, b.Calls())
 }
 
 func TestApprove(t *testing.T) {

@@ -144,7 +144,9 @@ func backendFromBody(body hcl.Body, decl *backendDecl) bool {
 
 // prepareBackend makes the stack keep its state under trueup's state directory when the stack
 // does not say where it lives, and returns the -backend-config arguments for init:
-//   - no backend: write OverrideFile (a local backend) and point it at spec.StatePath;
+//   - no backend: write OverrideFile (a local backend) and point it at spec.StatePath; with
+//     Options.SharedState, a pg backend in the stack's schema (StateSchema) instead, for trusted
+//     runs, while untrusted ones read a copy of that state through a local backend;
 //   - a local backend with a relative or no path: keep the declared file name, under the
 //     directory of spec.StatePath (a relative path would live in the checkout and be lost);
 //   - a local backend with an absolute path, or any other backend: leave it alone.
@@ -174,13 +176,23 @@ func (j *job) prepareBackend(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	shared := decl.Type == "" && j.r.opts.SharedState != nil
+	if shared && !j.spec.Untrusted {
+		return j.preparePGBackend(overridePath)
+	}
 	if j.spec.Untrusted {
 		// Untrusted code reads a copy of the stack's state, taken now, inside its own data dir:
-		// it never sees (nor locks, nor writes) the real state directory. In the sandbox the copy
-		// is shown at the real state's path (stateMount); outside, it is read at its own path.
+		// it never sees (nor locks, nor writes) the real state, nor the database's connection
+		// string. In the sandbox the copy is shown at the real state's path (stateMount); outside,
+		// it is read at its own path.
 		copied := filepath.Join(j.spec.DataDir, "state", filepath.Base(statePath))
-		if err := snapshotDir(filepath.Dir(statePath), filepath.Dir(copied)); err != nil {
-			return nil, fmt.Errorf("copy state: %w", err)
+		if shared {
+			err = j.copySharedState(ctx, statePath)
+		} else if err = snapshotDir(filepath.Dir(statePath), filepath.Dir(copied)); err != nil {
+			err = fmt.Errorf("copy state: %w", err)
+		}
+		if err != nil {
+			return nil, err
 		}
 		if _, _, mounted := j.stateMount(); !mounted {
 			statePath = copied

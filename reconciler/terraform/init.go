@@ -23,7 +23,8 @@ func (j *job) ensureInit(ctx context.Context) error {
 	name := j.spec.Stack.Name
 	backendConfig, err := j.prepareBackend(ctx)
 	if err != nil {
-		return reconciler.Errorf(reconciler.KindFailed, "init", fmt.Errorf("%s: backend: %w", name, err))
+		// A database that does not answer (KindTransient) is retried; anything else needs a change.
+		return reconciler.Errorf(reconciler.KindOf(err), "init", fmt.Errorf("%s: backend: %w", name, err))
 	}
 	fp, err := j.fingerprint(backendConfig)
 	if err != nil {

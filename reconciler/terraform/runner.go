@@ -51,6 +51,9 @@ type Options struct {
 	// dir and the daemon's home. A read-only path (a mirror named in the CLI config, say) that holds
 	// one is left out of the sandbox.
 	Private []string
+	// SharedState, when set, keeps the state of stacks that declare no backend in PostgreSQL (two
+	// replicas share it) instead of the data dir.
+	SharedState *SharedState
 }
 
 // Runner runs Terraform for many stacks at once. It is safe for concurrent use, but two runs

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/boltstore"
+	"github.com/trueup/trueup/reconciler/terraform"
+)
+
+// stores is trueup's own store as configured: bbolt in the data dir for one replica, or PostgreSQL
+// shared by replicas that elect a leader.
+type stores struct {
+	kind string
+	// local is the bbolt store; nil when shared is set.
+	local reconciler.Store
+	// shared is the PostgreSQL store, with the lease; nil for one replica.
+	shared   *pgShared
+	leaseTTL time.Duration
+	// state keeps the Terraform state of stacks without a backend in the same database; nil with bbolt.
+	state *terraform.SharedState
+	close func()
+}
+
+func openStore(ctx context.Context, cfg Config, sec *secrets, dataDir string, log *slog.Logger) (stores, error) {
+	if pg := cfg.Store.Postgres; pg != nil {
+		dsn, err := sec.optional(ctx, "store.postgres.dsn", pg.DSNEnv, pg.DSNSecretARN)
+		if err != nil {
+			return stores{}, err
+		}
+		db, err := openSharedRetrying(ctx, dsn, pg.schema(), sec, log)
+		if err != nil {
+			return stores{}, fmt.Errorf("open store: %w", err)
+		}
+		state := &terraform.SharedState{ConnString: dsn, Read: db.TerraformState}
+		return stores{kind: "postgres", shared: db, leaseTTL: pg.leaseTTL(), state: state, close: func() { _ = db.Close() }}, nil
+	}
+	db, err := boltstore.Open(filepath.Join(dataDir, "trueup.db"), boltstore.Options{Logger: log})
+	if err != nil {
+		return stores{}, fmt.Errorf("open store: %w", err)
+	}
+	return stores{kind: "bolt", local: db, close: func() { _ = db.Close() }}, nil
+}
+
+// openSharedRetrying opens the PostgreSQL store, waiting for a database that does not answer yet (a
+// replica often starts with or before its database) with capped backoff until ctx ends. A database
+// that answers and refuses (a wrong password, a missing database, a schema too new) is an error at
+// once: waiting would not change it.
+func openSharedRetrying(ctx context.Context, dsn, schema string, sec *secrets, log *slog.Logger) (*pgShared, error) {
+	wait := time.Second
+	var last string
+	for {
+		db, err := openShared(ctx, dsn, schema, sec, log)
+		if err == nil {
+			if last != "" {
+				log.Info("database reachable: store opened")
+			}
+			return db, nil
+		}
+		if !unreachable(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		if msg := err.Error(); msg != last {
+			log.Error("database unreachable; retrying", "err", err, "every", "1s..30s")
+			last = msg
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// unreachable reports whether err is a database that did not answer, rather than one that answered
+// with a refusal: PostgreSQL's own errors carry an SQLSTATE.
+func unreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "57P03" // cannot_connect_now: starting up or shutting down
+	}
+	return !strings.Contains(err.Error(), "does not parse") && !strings.Contains(err.Error(), "newer than")
+}
