@@ -122,3 +122,24 @@ func TestCommentsAreHandledOnce(t *testing.T) {
 	h.rec.PullComment(ctx, 3, 4)
 	eventually(t, "the answer after the redelivery", func() bool { return len(cmd.answers()) == 2 })
 }
+
+// A comment whose webhook reached a standby is recorded for the leader, which answers it.
+func TestACommentOnAStandbyIsAnsweredByTheLeader(t *testing.T) {
+	standby, intents, _ := standbyOver(t)
+	standby.PullComment(t.Context(), 3, 41)
+	if assert.Len(t, intents.got, 1) {
+		assert.Equal(t, Intent{Kind: IntentComment, Stack: "pr:3", Revision: "41"}, intents.got[0])
+	}
+
+	forge := &fakeForge{}
+	forge.put(PullRequest{Number: 3, State: "open", Head: "h3", HeadBranch: "b3"})
+	cmd := &fakeCommander{
+		comments: map[int64]PullComment{41: {ID: 41, Author: Commenter{Login: "bob"}, Body: "trueup help"}},
+		writers:  map[string]bool{"bob": true},
+	}
+	h := newHarness(t, t.TempDir(), Options{Forge: forge, Commander: cmd}).start()
+	eventually(t, "main read", func() bool { return h.rec.Health().Head != "" })
+	assert.NoError(t, h.rec.Carry(t.Context(), intents.got[0]))
+	eventually(t, "the answer", func() bool { return len(cmd.answers()) == 1 })
+	assert.NoError(t, h.rec.Carry(t.Context(), Intent{Kind: IntentComment, Stack: "main", Revision: "x"}), "a malformed one is dropped")
+}
