@@ -30,4 +30,9 @@ type Commander interface {
 	CanWrite(ctx context.Context, who Commenter) (bool, error)
 	// Reply posts a new comment on pull request pr.
 	Reply(ctx context.Context, pr int, body string) error
+	// Answered reports whether trueup itself already wrote a comment on pull request pr that starts
+	// with prefix (an answer's marker), so a command is answered once also across restarts.
+	Answered(ctx context.Context, pr int, prefix string) (bool, error)
+	// PullRef is how people refer to pull request pr on the forge: "#12" on GitHub, "!12" on GitLab.
+	PullRef(pr int) string
 }

@@ -56,9 +56,18 @@ type commandFacts struct {
 // Pull is the part of a pull request a command is judged by.
 type Pull struct {
 	Number int
+	// Ref is how people refer to it on the forge ("#7" on GitHub, "!7" on GitLab); empty is "#N".
+	Ref    string
 	Author string
 	Open   bool
 	Merged bool
+}
+
+func (p Pull) ref() string {
+	if p.Ref != "" {
+		return p.Ref
+	}
+	return fmt.Sprintf("#%d", p.Number)
 }
 
 // commandDecision is what to do about a command: always a reply, and the work it asks for.
@@ -71,7 +80,7 @@ type commandDecision struct {
 
 // decideCommand decides what a command does and what trueup answers. It is pure.
 func decideCommand(f commandFacts) commandDecision {
-	c, n := f.Command, f.Pull.Number
+	c, n := f.Command, f.Pull.ref()
 	if !f.CanWrite {
 		return commandDecision{Reply: fmt.Sprintf("❌ Refused: @%s, only people with write access to the repository may command trueup "+
 			"(GitHub: write, maintain or admin; GitLab: Developer or above).", f.Author.Login)}
@@ -84,7 +93,7 @@ func decideCommand(f commandFacts) commandDecision {
 		return commandDecision{Reply: fmt.Sprintf("❓ Unknown command `%s`.\n\n%s", c.Verb, commandHelp)}
 	}
 	if !f.Pull.Open && !f.Pull.Merged {
-		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup %s`: #%d is closed.", c.Verb, n)}
+		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup %s`: %s is closed.", c.Verb, n)}
 	}
 	var unknown []string
 	for _, s := range c.Stacks {
@@ -93,7 +102,7 @@ func decideCommand(f commandFacts) commandDecision {
 		}
 	}
 	if len(unknown) > 0 {
-		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup %s`: #%d does not change %s.", c.Verb, n, strings.Join(unknown, ", "))}
+		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup %s`: %s does not change %s.", c.Verb, n, strings.Join(unknown, ", "))}
 	}
 	switch c.Verb {
 	case VerbPlan:
@@ -105,24 +114,24 @@ func decideCommand(f commandFacts) commandDecision {
 }
 
 func decidePlan(f commandFacts) commandDecision {
-	n := f.Pull.Number
+	n := f.Pull.ref()
 	if !f.Pull.Open {
-		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup plan`: #%d is merged; its apply is on the main branch now.", n)}
+		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup plan`: %s is merged; its apply is on the main branch now.", n)}
 	}
 	stacks := orAll(f.Command.Stacks, f.Touched)
 	if len(stacks) == 0 {
-		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup plan`: #%d changes no stack.", n)}
+		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup plan`: %s changes no stack.", n)}
 	}
 	return commandDecision{Plan: stacks, Reply: fmt.Sprintf("✅ Planning %s again now.", names(stacks))}
 }
 
 func decideApprove(f commandFacts) commandDecision {
-	n := f.Pull.Number
+	n := f.Pull.ref()
 	if !f.Pull.Merged {
-		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup approve`: #%d is not merged; approve releases a held apply of its merge.", n)}
+		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup approve`: %s is not merged; approve releases a held apply of its merge.", n)}
 	}
 	if strings.EqualFold(f.Author.Login, f.Pull.Author) && !f.AllowSelfApprove {
-		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup approve`: @%s opened #%d, and nobody approves their own change "+
+		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup approve`: @%s opened %s, and nobody approves their own change "+
 			"(an administrator can allow it with `allow_self_approve: true`).", f.Author.Login, n)}
 	}
 	return decideMergeStep(f, VerbApprove, f.Held, "is held", func(d *commandDecision, s string, rev Revision) {
@@ -135,7 +144,7 @@ func decideApprove(f commandFacts) commandDecision {
 
 func decideRetry(f commandFacts) commandDecision {
 	if !f.Pull.Merged {
-		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup retry`: #%d is not merged; retry runs a failed apply of its merge again.", f.Pull.Number)}
+		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup retry`: %s is not merged; retry runs a failed apply of its merge again.", f.Pull.ref())}
 	}
 	return decideMergeStep(f, VerbRetry, f.Failed, "failed", func(d *commandDecision, s string, _ Revision) {
 		d.Retry = append(d.Retry, s)
@@ -146,7 +155,7 @@ func decideRetry(f commandFacts) commandDecision {
 // which must be ready, or every ready one. state says what ready means: "is held", "failed".
 func decideMergeStep(f commandFacts, verb string, ready map[string]Revision, state string,
 	add func(*commandDecision, string, Revision), done string) commandDecision {
-	n := f.Pull.Number
+	n := f.Pull.ref()
 	var d commandDecision
 	var refused []string
 	stacks := f.Command.Stacks
@@ -157,7 +166,7 @@ func decideMergeStep(f commandFacts, verb string, ready map[string]Revision, sta
 			}
 		}
 		if len(stacks) == 0 {
-			d.Reply = fmt.Sprintf("❌ Refused `trueup %s`: no apply of #%d's merge %s.", verb, n, state)
+			d.Reply = fmt.Sprintf("❌ Refused `trueup %s`: no apply of %s's merge %s.", verb, n, state)
 			return d
 		}
 	}
@@ -167,7 +176,7 @@ func decideMergeStep(f commandFacts, verb string, ready map[string]Revision, sta
 	for _, s := range stacks {
 		rev, ok := ready[s]
 		if !ok {
-			refused = append(refused, fmt.Sprintf("❌ Refused `trueup %s` for `%s`: no apply of it at #%d's merge %s.", verb, s, n, state))
+			refused = append(refused, fmt.Sprintf("❌ Refused `trueup %s` for `%s`: no apply of it at %s's merge %s.", verb, s, n, state))
 			continue
 		}
 		add(&d, s, rev)

@@ -128,6 +128,15 @@ func (r *Reconciler) commandFacts(ctx context.Context, ref commentRef) (commandF
 	if comment.Own || !isCommand {
 		return commandFacts{}, false, nil
 	}
+	// Answered before (by an earlier trueup process, or a redelivery it claimed): nothing to do.
+	answered, err := c.forge.Answered(ctx, ref.pr, replyMarker(ref.id))
+	if err != nil {
+		return commandFacts{}, false, fmt.Errorf("look for an answer to comment %d: %w", ref.id, err)
+	}
+	if answered {
+		r.log.Info("comment command answered before; not run again", "pr", ref.pr, "comment", ref.id)
+		return commandFacts{}, false, nil
+	}
 	canWrite, err := c.forge.CanWrite(ctx, comment.Author)
 	if err != nil {
 		return commandFacts{}, false, fmt.Errorf("read %s's permission: %w", comment.Author.Login, err)
@@ -138,7 +147,7 @@ func (r *Reconciler) commandFacts(ctx context.Context, ref commentRef) (commandF
 	}
 	f := commandFacts{
 		Command: cmd, Author: comment.Author, CanWrite: canWrite, AllowSelfApprove: c.allowSelfApprove,
-		Pull: Pull{Number: pr.Number, Author: pr.Author, Open: pr.State == "open", Merged: pr.Merged},
+		Pull: Pull{Number: pr.Number, Ref: c.forge.PullRef(pr.Number), Author: pr.Author, Open: pr.State == "open", Merged: pr.Merged},
 	}
 	if err := r.mergeFacts(ctx, &f); err != nil {
 		return commandFacts{}, false, err
@@ -219,13 +228,23 @@ func (r *Reconciler) actOnCommand(ctx context.Context, pr int, d commandDecision
 	return failures
 }
 
+// replyMarker is the hidden first line of the answer to comment id.
+func replyMarker(id int64) string { return fmt.Sprintf("<!-- trueup:reply comment=%d -->", id) }
+
 // commandReply is the answer's body: a hidden marker naming the comment it answers, the command
 // quoted, the decision's reply, and anything that failed.
 func commandReply(id int64, cmd Command, reply string, failures []string) string {
 	quoted := strings.TrimSpace("trueup " + cmd.Verb + " " + strings.Join(cmd.Stacks, " "))
-	body := fmt.Sprintf("<!-- trueup:reply comment=%d -->\n> `%s`\n\n%s", id, quoted, reply)
+	body := fmt.Sprintf("%s\n> `%s`\n\n%s", replyMarker(id), quoted, reply)
 	if len(failures) > 0 {
 		body += "\n" + strings.Join(failures, "\n")
 	}
 	return body + "\n"
+}
+
+// PullComment records, for the leader, a comment a webhook announced to this standby.
+func (s *Standby) PullComment(ctx context.Context, pr int, id int64) {
+	if err := s.record(ctx, Intent{Kind: IntentComment, PullRequest: pr, Comment: id}); err != nil {
+		s.log.Error("a comment command is lost: record it for the leader", "pr", pr, "comment", id, "err", err)
+	}
 }

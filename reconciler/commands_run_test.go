@@ -3,6 +3,7 @@ package reconciler_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -50,6 +51,19 @@ func (c *fakeCommander) Reply(ctx context.Context, pr int, body string) error {
 	defer c.mu.Unlock()
 	c.replies = append(c.replies, body)
 	return nil
+}
+
+func (c *fakeCommander) PullRef(pr int) string { return fmt.Sprintf("#%d", pr) }
+
+func (c *fakeCommander) Answered(ctx context.Context, pr int, prefix string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.replies {
+		if strings.HasPrefix(r, prefix+"\n") {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (c *fakeCommander) answers() []string {
@@ -107,4 +121,24 @@ func TestCommentsAreHandledOnce(t *testing.T) {
 	eventually(t, "the failed read", func() bool { return cmd.readCount() == 4 })
 	h.rec.PullComment(ctx, 3, 4)
 	eventually(t, "the answer after the redelivery", func() bool { return len(cmd.answers()) == 2 })
+}
+
+// A comment whose webhook reached a standby is recorded for the leader, which answers it.
+func TestACommentOnAStandbyIsAnsweredByTheLeader(t *testing.T) {
+	standby, intents, _ := standbyOver(t)
+	standby.PullComment(t.Context(), 3, 41)
+	if assert.Len(t, intents.got, 1) {
+		assert.Equal(t, Intent{Kind: IntentComment, PullRequest: 3, Comment: 41}, intents.got[0])
+	}
+
+	forge := &fakeForge{}
+	forge.put(PullRequest{Number: 3, State: "open", Head: "h3", HeadBranch: "b3"})
+	cmd := &fakeCommander{
+		comments: map[int64]PullComment{41: {ID: 41, Author: Commenter{Login: "bob"}, Body: "trueup help"}},
+		writers:  map[string]bool{"bob": true},
+	}
+	h := newHarness(t, t.TempDir(), Options{Forge: forge, Commander: cmd}).start()
+	eventually(t, "main read", func() bool { return h.rec.Health().Head != "" })
+	assert.NoError(t, h.rec.Carry(t.Context(), intents.got[0]))
+	eventually(t, "the answer", func() bool { return len(cmd.answers()) == 1 })
 }

@@ -98,6 +98,7 @@ func commandCases() []commandCase {
 			f.Failed = map[string]Revision{"stacks/a": mergeRev}
 		})},
 		{name: "retry an open pull request", facts: facts("trueup retry", open)},
+		{name: "on GitLab a merge request is !N", facts: facts("trueup approve", Pull{Number: 7, Ref: "!7", Author: "alice", Open: true})},
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,7 +52,7 @@ func TestCommandApprovesAHeldMerge(t *testing.T) {
 			})
 			assert.Equal(t, "a-v2", readFile(t, filepath.Join(e.out, "a.txt")))
 			replies := e.waitReplies(1, 3)
-			assertGolden(t, "commands_approve", replyIDs.ReplaceAllString(e.normalise(strings.Join(replies, "\n----- next comment -----\n")), "comment=<id>"))
+			assertGolden(t, "commands_approve_"+forge, replyIDs.ReplaceAllString(e.normalise(strings.Join(replies, "\n----- next comment -----\n")), "comment=<id>"))
 
 			// The same comment announced again (a new delivery id): nothing is approved or answered twice.
 			e.redeliver(1, bob, "d-bob-again")
@@ -59,6 +60,16 @@ func TestCommandApprovesAHeldMerge(t *testing.T) {
 			assert.Equal(t, 1, d.logs.count("held apply approved", "stack", "stacks/a"))
 			assert.Len(t, e.replies(1), 3)
 			assert.Len(t, e.threadOf(1, "<!-- trueup:plan "), 1, "the plan comment is still one")
+
+			// After a restart the answer in the thread is what tells: the command is not run again.
+			require.NoError(t, d.stop())
+			e.d = startDaemon(t, e.cfg)
+			e.redeliver(1, bob, "d-bob-after-restart")
+			e.d.waitFor("the answer found", func() bool {
+				return e.d.logs.count("comment command answered before; not run again", "pr", "1", "comment", fmt.Sprint(bob)) == 1
+			})
+			assert.Zero(t, e.d.logs.count("held apply approved"))
+			assert.Len(t, e.replies(1), 3)
 		})
 	}
 }
@@ -102,7 +113,7 @@ resource "local_file" "gate" {
 				return d.logs.count("apply finished", "stack", "stacks/b", "rev", merge.Short()) == 1
 			})
 			replies := e.waitReplies(2, 2)
-			assertGolden(t, "commands_retry", replyIDs.ReplaceAllString(e.normalise(strings.Join(replies, "\n----- next comment -----\n")), "comment=<id>"))
+			assertGolden(t, "commands_retry_"+forge, replyIDs.ReplaceAllString(e.normalise(strings.Join(replies, "\n----- next comment -----\n")), "comment=<id>"))
 		})
 	}
 }

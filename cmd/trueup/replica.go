@@ -270,9 +270,7 @@ func (p *replica) PullComment(ctx context.Context, pr int, id int64) {
 		rec.PullComment(ctx, pr, id)
 		return
 	}
-	if err := p.db.RecordIntent(ctx, reconciler.Intent{Kind: reconciler.IntentComment, PullRequest: pr, Comment: id}); err != nil {
-		p.log.Error("record a comment for the leader; the command is not answered", "pr", pr, "comment", id, "err", err)
-	}
+	p.standby.PullComment(ctx, pr, id)
 }
 
 func (p *replica) poke(ctx context.Context) {

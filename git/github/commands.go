@@ -56,6 +56,33 @@ func (f *Forge) CanWrite(ctx context.Context, who reconciler.Commenter) (bool, e
 	return false, nil
 }
 
+// PullRef is "#pr", GitHub's reference to a pull request.
+func (f *Forge) PullRef(pr int) string { return "#" + strconv.Itoa(pr) }
+
+// Answered reports whether trueup wrote a comment on pull request pr that starts with prefix.
+func (f *Forge) Answered(ctx context.Context, pr int, prefix string) (bool, error) {
+	login, err := f.identity(ctx)
+	if err != nil {
+		return false, err
+	}
+	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		cs, resp, err := f.client.Issues.ListComments(ctx, f.owner, f.repo, pr, opts)
+		if err != nil {
+			return false, classify(fmt.Sprintf("list comments of #%d", pr), err)
+		}
+		for _, c := range cs {
+			if ownComment(c, login) && strings.HasPrefix(c.GetBody(), prefix) {
+				return true, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return false, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
 // Reply posts a comment on pull request pr.
 func (f *Forge) Reply(ctx context.Context, pr int, body string) error {
 	if _, _, err := f.client.Issues.CreateComment(ctx, f.owner, f.repo, pr, &gh.IssueComment{Body: gh.String(body)}); err != nil {

@@ -20,15 +20,24 @@ func TestPullComment(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, reconciler.PullComment{ID: id, Author: reconciler.Commenter{Login: "octocat"}, Body: "trueup approve"}, c)
 
+	// An answer is trueup's own comment with the marker; anyone else's copy of it is not.
+	srv.AddCommentBy(3, "mallory", "<!-- trueup:reply comment=77 -->\nfake")
+	answered, err := f.Answered(t.Context(), 3, "<!-- trueup:reply comment=77 -->")
+	require.NoError(t, err)
+	assert.False(t, answered, "a forged answer does not silence a command")
+
 	_, err = f.PullComment(t.Context(), 4, id)
 	assert.ErrorIs(t, err, reconciler.ErrNotFound)
 	_, err = f.PullComment(t.Context(), 3, 424242)
 	assert.ErrorIs(t, err, reconciler.ErrNotFound)
 
-	require.NoError(t, f.Reply(t.Context(), 3, "done"))
+	require.NoError(t, f.Reply(t.Context(), 3, "<!-- trueup:reply comment=77 -->\nreal"))
+	answered, err = f.Answered(t.Context(), 3, "<!-- trueup:reply comment=77 -->")
+	require.NoError(t, err)
+	assert.True(t, answered)
 	cs := srv.Comments(3)
-	require.Len(t, cs, 2)
-	own, err := f.PullComment(t.Context(), 3, cs[1].ID)
+	require.Len(t, cs, 3)
+	own, err := f.PullComment(t.Context(), 3, cs[2].ID)
 	require.NoError(t, err)
 	assert.True(t, own.Own)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
@@ -46,6 +47,33 @@ func (f *Forge) CanWrite(ctx context.Context, who reconciler.Commenter) (bool, e
 		return false, classify(fmt.Sprintf("read %s's access to %s", who.Login, f.project), err)
 	}
 	return m.State != "blocked" && m.AccessLevel >= gl.DeveloperPermissions, nil
+}
+
+// PullRef is "!pr", GitLab's reference to a merge request ("#pr" is an issue).
+func (f *Forge) PullRef(pr int) string { return "!" + strconv.Itoa(pr) }
+
+// Answered reports whether trueup wrote a note on merge request pr that starts with prefix.
+func (f *Forge) Answered(ctx context.Context, pr int, prefix string) (bool, error) {
+	username, err := f.identity(ctx)
+	if err != nil {
+		return false, err
+	}
+	opts := &gl.ListMergeRequestNotesOptions{ListOptions: gl.ListOptions{PerPage: 100}}
+	for {
+		notes, resp, err := f.client.Notes.ListMergeRequestNotes(f.project, int64(pr), opts, gl.WithContext(ctx))
+		if err != nil {
+			return false, classify(fmt.Sprintf("list notes of !%d", pr), err)
+		}
+		for _, n := range notes {
+			if !n.System && strings.EqualFold(n.Author.Username, username) && strings.HasPrefix(n.Body, prefix) {
+				return true, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return false, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }
 
 // Reply posts a note on merge request pr.

@@ -29,6 +29,16 @@ func TestPullComment(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, own.Own)
 
+	// An answer is trueup's own note with the marker; anyone else's copy of it is not.
+	srv.AddNoteBy(2, "mallory", "<!-- trueup:reply comment=77 -->\nfake")
+	answered, err := f.Answered(t.Context(), 2, "<!-- trueup:reply comment=77 -->")
+	require.NoError(t, err)
+	assert.False(t, answered, "a forged answer does not silence a command")
+	require.NoError(t, f.Reply(t.Context(), 2, "<!-- trueup:reply comment=77 -->\nreal"))
+	answered, err = f.Answered(t.Context(), 2, "<!-- trueup:reply comment=77 -->")
+	require.NoError(t, err)
+	assert.True(t, answered)
+
 	_, err = f.PullComment(t.Context(), 2, 99999)
 	assert.ErrorIs(t, err, reconciler.ErrNotFound)
 	_, err = f.PullComment(t.Context(), 3, id)
