@@ -94,7 +94,7 @@ func copyStack(ctx context.Context, from copySource, to copyTarget, st reconcile
 // copyLocalState moves the state files trueup kept for stack in dir (the default workspace's, and
 // each of workspaces/<name>/) into the stack's pg schema. A stack with a backend of its own has none.
 func copyLocalState(ctx context.Context, to copyTarget, stack, dir string) (int, error) {
-	files := map[string]string{"default": filepath.Join(dir, "terraform.tfstate")}
+	files := map[string]string{"default": defaultStateFile(dir)}
 	if entries, err := os.ReadDir(filepath.Join(dir, "workspaces")); err == nil {
 		for _, e := range entries {
 			if e.IsDir() {
@@ -117,6 +117,20 @@ func copyLocalState(ctx context.Context, to copyTarget, stack, dir string) (int,
 		n++
 	}
 	return n, nil
+}
+
+// defaultStateFile is the default workspace's state in a stack's state dir: terraform.tfstate, or the
+// one *.tfstate file there (a stack whose local backend named its own file, relative to it).
+func defaultStateFile(dir string) string {
+	path := filepath.Join(dir, "terraform.tfstate")
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.tfstate"))
+	if len(matches) == 1 {
+		return matches[0]
+	}
+	return path
 }
 
 func copyInFlight(ctx context.Context, from copySource, to copyTarget, rep *copyReport) error {

@@ -146,7 +146,8 @@ func backendFromBody(body hcl.Body, decl *backendDecl) bool {
 // does not say where it lives, and returns the -backend-config arguments for init:
 //   - no backend: write OverrideFile (a local backend) and point it at spec.StatePath; with
 //     Options.SharedState, a pg backend in the stack's schema (StateSchema) instead, for trusted
-//     runs, while untrusted ones read a copy of that state through a local backend;
+//     runs, while untrusted ones read a copy of that state through a local backend (a local backend
+//     with a relative or no path is treated the same way under SharedState);
 //   - a local backend with a relative or no path: keep the declared file name, under the
 //     directory of spec.StatePath (a relative path would live in the checkout and be lost);
 //   - a local backend with an absolute path, or any other backend: leave it alone.
@@ -176,9 +177,15 @@ func (j *job) prepareBackend(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	shared := decl.Type == "" && j.r.opts.SharedState != nil
+	// With a shared store, every state trueup would keep in its data dir (no backend, or a local one
+	// without an absolute path) is kept in PostgreSQL instead: a replica's data dir is a cache the
+	// other replica never sees. trueup's override replaces a declared local backend.
+	shared := j.r.opts.SharedState != nil
 	if shared && !j.spec.Untrusted {
 		return j.preparePGBackend(overridePath)
+	}
+	if shared {
+		decl = backendDecl{Parsed: true} // the copy is read through trueup's own local backend
 	}
 	if j.spec.Untrusted {
 		// Untrusted code reads a copy of the stack's state, taken now, inside its own data dir:

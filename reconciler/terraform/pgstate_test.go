@@ -28,12 +28,13 @@ func sharedStateRunner(t *testing.T) (*Runner, *pgstore.Store, string) {
 	t.Helper()
 	srv := pgtest.Start(t)
 	admin := srv.NewDatabase(t)
-	srv.NewRole(t, "trueup_tf", pgPassword)
 	u, err := url.Parse(admin)
 	require.NoError(t, err)
 	db := strings.TrimPrefix(u.Path, "/")
-	srv.Exec(t, "postgres", fmt.Sprintf(`ALTER DATABASE %q OWNER TO trueup_tf`, db))
-	u.User = url.UserPassword("trueup_tf", pgPassword)
+	role := "tf_" + db // a role per test: roles are the server's, not the database's
+	srv.NewRole(t, role, pgPassword)
+	srv.Exec(t, "postgres", fmt.Sprintf(`ALTER DATABASE %q OWNER TO %q`, db, role))
+	u.User = url.UserPassword(role, pgPassword)
 	dsn := u.String()
 	store, err := pgstore.Open(t.Context(), dsn, pgstore.Options{})
 	require.NoError(t, err)
@@ -126,4 +127,43 @@ func TestSharedStateUnreadableIsTransient(t *testing.T) {
 	_, err = r.Plan(t.Context(), spec)
 	requireKind(t, err, reconciler.KindTransient)
 	assert.ErrorContains(t, err, "connection refused")
+}
+
+// A stack that declares a local backend without an absolute path would keep its state in the data
+// dir, which a replica shares with no one: with a shared store it is kept in PostgreSQL too.
+func TestSharedStateTakesOverARelativeLocalBackend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Terraform against PostgreSQL under bubblewrap")
+	}
+	r, store, _ := sharedStateRunner(t)
+	ctx := t.Context()
+	base := t.TempDir()
+	spec := reconciler.RunSpec{
+		Stack:   reconciler.Stack{Name: "stacks/l", Dir: "l", Workspace: "default"},
+		Workdir: filepath.Join(base, "data", "work", "main"), DataDir: filepath.Join(base, "data", "tfdata", "main"),
+		StatePath: filepath.Join(base, "data", "state", "l", "terraform.tfstate"),
+	}
+	config := `terraform {
+  backend "local" { path = "mine.tfstate" }
+}
+resource "terraform_data" "base" { input = "v1" }
+`
+	writeFiles(t, filepath.Join(spec.Workdir, "l"), map[string]string{"main.tf": config})
+	plan, err := r.Plan(ctx, spec)
+	require.NoError(t, err)
+	_, err = r.Apply(ctx, spec, plan)
+	require.NoError(t, err)
+	state, err := store.TerraformState(ctx, StateSchema("stacks/l"), "default")
+	require.NoError(t, err)
+	assert.Contains(t, string(state), `"terraform_data"`, "the state is in PostgreSQL")
+	assert.NoFileExists(t, filepath.Join(spec.Workdir, "l", "mine.tfstate"))
+	assert.NoDirExists(t, filepath.Dir(spec.StatePath), "nothing in the data dir")
+
+	branch := spec
+	branch.Untrusted = true
+	branch.Workdir, branch.DataDir = filepath.Join(base, "data", "work", "pr"), filepath.Join(base, "data", "tfdata", "pr")
+	writeFiles(t, filepath.Join(branch.Workdir, "l"), map[string]string{"main.tf": config})
+	plan, err = r.Plan(ctx, branch)
+	require.NoError(t, err)
+	assert.False(t, plan.HasChanges(), "the branch plan read the copy of the shared state")
 }
