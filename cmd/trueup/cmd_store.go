@@ -82,12 +82,18 @@ func copyDataDir(ctx context.Context, from string, pg *PostgresConfig, stdout io
 	if err != nil {
 		return fmt.Errorf("store copy: %w", err)
 	}
-	dst, err := openShared(ctx, dsn, pg.schema(), sec, slog.New(slog.DiscardHandler))
+	quiet := slog.New(slog.DiscardHandler)
+	dst, err := openShared(ctx, dsn, pg.schema(), sec, quiet)
 	if err != nil {
 		return fmt.Errorf("store copy: %s", known.Redact(err.Error()))
 	}
 	defer dst.Close()
-	rep, err := copyStore(ctx, src, dst, dataDir)
+	states, err := openStates(ctx, dst, pg, sec, quiet)
+	if err != nil {
+		return fmt.Errorf("store copy: %s", known.Redact(err.Error()))
+	}
+	defer states.close()
+	rep, err := copyStore(ctx, src, copyTarget{store: dst, putState: states.put}, dataDir)
 	if err != nil {
 		return fmt.Errorf("store copy: %s (copied so far: %s)", known.Redact(err.Error()), rep)
 	}

@@ -296,6 +296,7 @@ func (c Config) secretEnvNames() map[string]string {
 		"github.token_env": c.GitHub.TokenEnv, "github.webhook_secret_env": c.GitHub.WebhookSecretEnv,
 		"gitlab.token_env": c.GitLab.TokenEnv, "gitlab.webhook_secret_env": c.GitLab.WebhookSecretEnv,
 		"api.token_env": c.API.TokenEnv, "store.postgres.dsn_env": c.Store.dsnEnv(),
+		"store.postgres.state_dsn_env": c.Store.stateDSNEnv(),
 	} {
 		if name != "" {
 			names[name] = key

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/trueup/trueup/git/gittest"
 	"github.com/trueup/trueup/reconciler"
 	"github.com/trueup/trueup/reconciler/pgstore/pgtest"
+	"github.com/trueup/trueup/reconciler/terraform"
 )
 
 // lines counts the lines of path that are exactly line.
@@ -344,4 +346,47 @@ func TestReplicasStandbyRelaysACommentCommand(t *testing.T) {
 		return false
 	})
 	assert.Zero(t, b.logs.count("plan started"), "the standby ran nothing")
+}
+
+// With store.postgres.state_dsn_env, Terraform's pg backend logs in with a role of its own, limited to
+// the tfstate_* schemas: trueup's own login never reaches Terraform, and that role cannot touch
+// trueup's tables.
+func TestReplicaGivesTerraformItsOwnStateRole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: real PostgreSQL, binary and Terraform")
+	}
+	srv := pgtest.Start(t)
+	dsn := srv.NewDatabase(t)
+	db := strings.TrimPrefix(dsn[strings.LastIndex(dsn, "/"):], "/")
+	db = db[:strings.Index(db, "?")]
+	role := "tfs_" + db
+	srv.NewRole(t, role, "state-only-p4ss")
+	srv.Exec(t, "postgres", fmt.Sprintf(`GRANT CREATE ON DATABASE %q TO %q`, db, role))
+	srv.Exec(t, db, fmt.Sprintf(`GRANT CREATE, USAGE ON SCHEMA public TO %q`, role))
+	stateDSN := strings.Replace(dsn, "postgres@", role+":state-only-p4ss@", 1)
+
+	work := t.TempDir()
+	envFile := filepath.Join(work, "env")
+	remote := opsSlowRepo(t, fmt.Sprintf("env > %q", envFile))
+	set := &replicaSet{t: t, dsn: dsn, work: t.TempDir(), repo: remote.URL(), stateDSNEnv: "TRUEUP_STATE_DATABASE_URL",
+		env: []string{"TRUEUP_DATABASE_URL=" + dsn, "TRUEUP_STATE_DATABASE_URL=" + stateDSN}}
+	r := set.start("r", "")
+	r.waitFor("the apply", func() bool { return r.logs.count("apply finished", "result", "succeeded") == 1 })
+
+	env, err := os.ReadFile(envFile)
+	require.NoError(t, err)
+	assert.Contains(t, string(env), "PG_CONN_STR="+stateDSN, "Terraform logs in as the state role")
+	assert.NotContains(t, string(env), "PG_CONN_STR="+dsn, "never as trueup")
+	assert.Zero(t, r.logs.count("store.postgres.state_dsn_env is not set: Terraform's pg backend logs in with trueup's own database role; give it a role of its own, limited to the tfstate_* schemas"))
+	assert.NotContains(t, r.logs.String(), "state-only-p4ss", "the state role's password is never logged")
+
+	// The state role owns the stack's state, and cannot read trueup's own tables.
+	conn, err := pgx.Connect(t.Context(), stateDSN)
+	require.NoError(t, err)
+	defer conn.Close(t.Context())
+	var n int
+	require.NoError(t, conn.QueryRow(t.Context(), `SELECT count(*) FROM `+terraform.StateSchema("stacks/slow")+`.states`).Scan(&n))
+	assert.Equal(t, 1, n)
+	_, err = conn.Exec(t.Context(), `SELECT * FROM trueup.stacks`)
+	assert.ErrorContains(t, err, "permission denied")
 }

@@ -15,13 +15,11 @@ import (
 // pgShared adapts the PostgreSQL store to what a replica needs of it (shared).
 type pgShared struct {
 	*pgstore.Store
+	dsn string // the store's connection string, for Terraform when no state_dsn is set
 	log *slog.Logger
 }
 
-var (
-	_ shared     = (*pgShared)(nil)
-	_ copyTarget = (*pgShared)(nil)
-)
+var _ shared = (*pgShared)(nil)
 
 // openShared opens the PostgreSQL store. The connection string and its password are secrets:
 // they are registered with sec's redaction before anything can print them.
@@ -33,7 +31,7 @@ func openShared(ctx context.Context, dsn, schema string, sec *secrets, log *slog
 	if err != nil {
 		return nil, err
 	}
-	return &pgShared{Store: db, log: log}, nil
+	return &pgShared{Store: db, dsn: dsn, log: log}, nil
 }
 
 // Fenced is the store as the leader at epoch writes it.

@@ -32,6 +32,8 @@ type replicaSet struct {
 	env  []string
 	// poll is the replicas' poll interval (200ms when zero).
 	poll time.Duration
+	// stateDSNEnv, when set, is store.postgres.state_dsn_env.
+	stateDSNEnv string
 }
 
 // newReplicaSet makes a fresh database for replicas following repoURL; extra is more YAML for every
@@ -51,6 +53,9 @@ func (s *replicaSet) start(name, extra string) *opsProcess {
 	dir := filepath.Join(s.work, name)
 	require.NoError(s.t, os.MkdirAll(dir, 0o700))
 	store := fmt.Sprintf("store:\n  postgres:\n    dsn_env: TRUEUP_DATABASE_URL\n    lease_ttl: %s\n", replicaTTL)
+	if s.stateDSNEnv != "" {
+		store += "    state_dsn_env: " + s.stateDSNEnv + "\n"
+	}
 	config := opsConfigFile(s.t, dir, s.repo, filepath.Join(dir, "data"), 30*time.Second, store+extra)
 	if s.poll != 0 {
 		raw, err := os.ReadFile(config)

@@ -9,10 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/trueup/trueup/reconciler"
 	"github.com/trueup/trueup/reconciler/boltstore"
+	"github.com/trueup/trueup/reconciler/pgstore"
 	"github.com/trueup/trueup/reconciler/terraform"
 )
 
@@ -40,8 +42,17 @@ func openStore(ctx context.Context, cfg Config, sec *secrets, dataDir string, lo
 		if err != nil {
 			return stores{}, fmt.Errorf("open store: %w", err)
 		}
-		state := &terraform.SharedState{ConnString: dsn, Read: db.TerraformState}
-		return stores{kind: "postgres", shared: db, leaseTTL: pg.leaseTTL(), state: state, close: func() { _ = db.Close() }}, nil
+		states, err := openStates(ctx, db, pg, sec, log)
+		if err != nil {
+			_ = db.Close()
+			return stores{}, err
+		}
+		state := &terraform.SharedState{ConnString: states.dsn, Read: states.read}
+		closeAll := func() {
+			states.close()
+			_ = db.Close()
+		}
+		return stores{kind: "postgres", shared: db, leaseTTL: pg.leaseTTL(), state: state, close: closeAll}, nil
 	}
 	db, err := boltstore.Open(filepath.Join(dataDir, "trueup.db"), boltstore.Options{Logger: log})
 	if err != nil {
@@ -89,4 +100,33 @@ func unreachable(err error) bool {
 		return pgErr.Code == "57P03" // cannot_connect_now: starting up or shutting down
 	}
 	return !strings.Contains(err.Error(), "does not parse") && !strings.Contains(err.Error(), "newer than")
+}
+
+// tfStates is where Terraform's pg backend keeps the states of stacks without a backend, and the
+// login it uses: store.postgres.state_dsn_env's role when set (one that may use only the tfstate_*
+// schemas), else the store's own.
+type tfStates struct {
+	dsn   string
+	read  func(ctx context.Context, schema, workspace string) ([]byte, error)
+	put   func(ctx context.Context, schema, workspace string, data []byte) error
+	close func()
+}
+
+func openStates(ctx context.Context, db *pgShared, pg *PostgresConfig, sec *secrets, log *slog.Logger) (tfStates, error) {
+	dsn, err := sec.optional(ctx, "store.postgres.state_dsn", pg.StateDSNEnv, pg.StateDSNSecretARN)
+	if err != nil {
+		return tfStates{}, err
+	}
+	if dsn == "" {
+		log.Warn("store.postgres.state_dsn_env is not set: Terraform's pg backend logs in with trueup's own database role; give it a role of its own, limited to the tfstate_* schemas")
+		return tfStates{dsn: db.dsn, read: db.TerraformState, put: db.PutTerraformState, close: func() {}}, nil
+	}
+	if cfg, err := pgx.ParseConfig(dsn); err == nil && cfg.Password != "" {
+		sec.known.Add(cfg.Password)
+	}
+	ts, err := pgstore.OpenTFStates(ctx, dsn)
+	if err != nil {
+		return tfStates{}, err
+	}
+	return tfStates{dsn: dsn, read: ts.Read, put: ts.Put, close: ts.Close}, nil
 }

@@ -19,6 +19,11 @@ type StoreConfig struct {
 type PostgresConfig struct {
 	DSNEnv       string `yaml:"dsn_env"`
 	DSNSecretARN string `yaml:"dsn_secret_arn"`
+	// StateDSNEnv (or StateDSNSecretARN) names a connection string for Terraform's pg backend alone,
+	// which trusted runs of stacks without a backend get as PG_CONN_STR: a role that may use only the
+	// tfstate_* schemas, so that Terraform never holds trueup's own login. Unset, they get the store's.
+	StateDSNEnv       string `yaml:"state_dsn_env"`
+	StateDSNSecretARN string `yaml:"state_dsn_secret_arn"`
 	// Schema holds trueup's tables (default "trueup"); each stack without a backend of its own keeps
 	// its Terraform state in a schema of its own beside it.
 	Schema string `yaml:"schema"`
@@ -48,6 +53,20 @@ func (s StoreConfig) dsnSecretARN() string {
 	return s.Postgres.DSNSecretARN
 }
 
+func (s StoreConfig) stateDSNEnv() string {
+	if s.Postgres == nil {
+		return ""
+	}
+	return s.Postgres.StateDSNEnv
+}
+
+func (s StoreConfig) stateDSNSecretARN() string {
+	if s.Postgres == nil {
+		return ""
+	}
+	return s.Postgres.StateDSNSecretARN
+}
+
 // schema is the configured schema, or the default.
 func (p PostgresConfig) schema() string {
 	if p.Schema == "" {
@@ -70,6 +89,12 @@ func (s StoreConfig) validate() []error {
 		return nil
 	}
 	var errs []error
+	if p.StateDSNEnv != "" && p.StateDSNSecretARN != "" {
+		errs = append(errs, fmt.Errorf("store.postgres: set state_dsn_env or state_dsn_secret_arn, not both"))
+	}
+	if p.StateDSNEnv != "" && p.StateDSNEnv == p.DSNEnv {
+		errs = append(errs, fmt.Errorf("store.postgres.state_dsn_env names the store's own dsn_env: give Terraform a role of its own, or leave it unset"))
+	}
 	if (p.DSNEnv == "") == (p.DSNSecretARN == "") {
 		errs = append(errs, fmt.Errorf("store.postgres: set dsn_env or dsn_secret_arn (exactly one): the connection string is a secret"))
 	}

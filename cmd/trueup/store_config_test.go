@@ -46,6 +46,12 @@ func TestValidateStore(t *testing.T) {
 		{"upper-case schema", func(c *Config) { c.Store.Postgres.Schema = "Trueup" }, "lower-case identifier"},
 		{"ttl too short", func(c *Config) { c.Store.Postgres.LeaseTTL = time.Second }, "lease_ttl must be between 3s and 10m"},
 		{"ttl too long", func(c *Config) { c.Store.Postgres.LeaseTTL = time.Hour }, "lease_ttl must be between 3s and 10m"},
+		{"both state dsns", func(c *Config) { c.Store.Postgres.StateDSNEnv, c.Store.Postgres.StateDSNSecretARN = "S", "arn:x" }, "state_dsn_env or state_dsn_secret_arn, not both"},
+		{"state dsn is the store's", func(c *Config) { c.Store.Postgres.StateDSNEnv = "TRUEUP_DATABASE_URL" }, "give Terraform a role of its own"},
+		{"state dsn passed to plans", func(c *Config) {
+			c.Store.Postgres.StateDSNEnv = "TF_STATE_DSN"
+			c.Terraform.PassEnv.Plans = []string{"TF_STATE_DSN"}
+		}, "which holds trueup's own secret (store.postgres.state_dsn_env)"},
 		{"dsn passed to Terraform", func(c *Config) { c.Terraform.PassEnv.Main = []string{"TRUEUP_DATABASE_URL"} },
 			"terraform.pass_env.main names TRUEUP_DATABASE_URL, which holds trueup's own secret (store.postgres.dsn_env)"},
 	}

@@ -19,12 +19,12 @@ type copySource interface {
 	Merges(ctx context.Context) (map[reconciler.Revision]int, error)
 }
 
-// copyTarget is the PostgreSQL store a copy writes, with Terraform's pg backend state beside it.
-type copyTarget interface {
-	reconciler.Store
-	// PutTerraformState writes data as the state of workspace in schema, as Terraform's pg backend
-	// keeps it (creating the schema and table as Terraform would).
-	PutTerraformState(ctx context.Context, schema, workspace string, data []byte) error
+// copyTarget is the PostgreSQL store a copy writes, and where Terraform's pg backend keeps states.
+type copyTarget struct {
+	store reconciler.Store
+	// putState writes data as the state of workspace in schema, as Terraform's pg backend keeps it
+	// (creating the schema and table as Terraform would), with the role Terraform logs in with.
+	putState func(ctx context.Context, schema, workspace string, data []byte) error
 }
 
 // copyReport counts what a copy moved.
@@ -43,7 +43,7 @@ func (r copyReport) String() string {
 // pull request plans, pull requests, merges, and each stack's local state into its pg schema.
 func copyStore(ctx context.Context, from copySource, to copyTarget, dataDir string) (copyReport, error) {
 	var rep copyReport
-	existing, err := to.Stacks(ctx)
+	existing, err := to.store.Stacks(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("read the target store: %w", err)
 	}
@@ -77,12 +77,12 @@ func copyStack(ctx context.Context, from copySource, to copyTarget, st reconcile
 	}
 	slices.Reverse(runs)
 	for _, run := range runs {
-		if err := to.FinishRun(ctx, run); err != nil {
+		if err := to.store.FinishRun(ctx, run); err != nil {
 			return err
 		}
 		rep.Runs++
 	}
-	if err := to.PutStack(ctx, st); err != nil {
+	if err := to.store.PutStack(ctx, st); err != nil {
 		return err
 	}
 	rep.Stacks++
@@ -111,7 +111,7 @@ func copyLocalState(ctx context.Context, to copyTarget, stack, dir string) (int,
 		if err != nil {
 			return n, err
 		}
-		if err := to.PutTerraformState(ctx, terraform.StateSchema(stack), workspace, data); err != nil {
+		if err := to.putState(ctx, terraform.StateSchema(stack), workspace, data); err != nil {
 			return n, fmt.Errorf("state of workspace %s: %w", workspace, err)
 		}
 		n++
@@ -139,7 +139,7 @@ func copyInFlight(ctx context.Context, from copySource, to copyTarget, rep *copy
 		return err
 	}
 	for _, run := range runs {
-		if err := to.StartRun(ctx, run); err != nil {
+		if err := to.store.StartRun(ctx, run); err != nil {
 			return fmt.Errorf("run in flight %s: %w", run.ID, err)
 		}
 		rep.InFlight++
@@ -154,7 +154,7 @@ func copyOutbox(ctx context.Context, from copySource, to copyTarget, rep *copyRe
 	}
 	for _, e := range events {
 		e.Seq = 0 // the target numbers them anew, in the same order
-		if _, err := to.Enqueue(ctx, e); err != nil {
+		if _, err := to.store.Enqueue(ctx, e); err != nil {
 			return fmt.Errorf("alert: %w", err)
 		}
 		rep.Alerts++
@@ -173,7 +173,7 @@ func copyPlans(ctx context.Context, from copySource, to copyTarget, rep *copyRep
 			return err
 		}
 		for _, p := range plans {
-			if err := to.PutBranchPlan(ctx, p); err != nil {
+			if err := to.store.PutBranchPlan(ctx, p); err != nil {
 				return fmt.Errorf("plan %s of %s: %w", p.Stack, target, err)
 			}
 			rep.Plans++
@@ -188,7 +188,7 @@ func copyPulls(ctx context.Context, from copySource, to copyTarget, rep *copyRep
 		return err
 	}
 	for _, pr := range pulls {
-		if err := to.PutPull(ctx, pr); err != nil {
+		if err := to.store.PutPull(ctx, pr); err != nil {
 			return fmt.Errorf("pull request %d: %w", pr.Number, err)
 		}
 		rep.Pulls++
@@ -202,7 +202,7 @@ func copyMerges(ctx context.Context, from copySource, to copyTarget, rep *copyRe
 		return err
 	}
 	for commit, pr := range merges {
-		if err := to.RecordMerge(ctx, commit, pr); err != nil {
+		if err := to.store.RecordMerge(ctx, commit, pr); err != nil {
 			return fmt.Errorf("merge %s: %w", commit.Short(), err)
 		}
 		rep.Merges++

@@ -198,11 +198,14 @@ func (s *shared) q(query string) string { return strings.ReplaceAll(query, "{s}"
 
 // scrub returns err without the DSN's password in its text: pgx leaves it out of its errors, and
 // this makes sure. The scrubbed error still matches what err matched with errors.Is.
-func (s *shared) scrub(err error) error {
-	if err == nil || s.secret == "" || !strings.Contains(err.Error(), s.secret) {
+func (s *shared) scrub(err error) error { return scrubSecret(err, s.secret) }
+
+// scrubSecret returns err without secret in its text (see scrub).
+func scrubSecret(err error, secret string) error {
+	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
 		return err
 	}
-	return &scrubbed{msg: strings.ReplaceAll(err.Error(), s.secret, "xxxxx"), err: err}
+	return &scrubbed{msg: strings.ReplaceAll(err.Error(), secret, "xxxxx"), err: err}
 }
 
 // scrubbed is an error whose text had the password removed. It has no Unwrap, so the original
