@@ -90,7 +90,7 @@ func decideCommand(f commandFacts) commandDecision {
 		return commandDecision{Reply: commandHelp}
 	case VerbPlan, VerbApprove, VerbRetry:
 	default:
-		return commandDecision{Reply: fmt.Sprintf("❓ Unknown command `%s`.\n\n%s", c.Verb, commandHelp)}
+		return commandDecision{Reply: fmt.Sprintf("❓ Unknown command %s.\n\n%s", codeSpan(c.Verb), commandHelp)}
 	}
 	if !f.Pull.Open && !f.Pull.Merged {
 		return commandDecision{Reply: fmt.Sprintf("❌ Refused `trueup %s`: %s is closed.", c.Verb, n)}
@@ -98,7 +98,7 @@ func decideCommand(f commandFacts) commandDecision {
 	var unknown []string
 	for _, s := range c.Stacks {
 		if !slices.Contains(f.Touched, s) {
-			unknown = append(unknown, "`"+s+"`")
+			unknown = append(unknown, codeSpan(s))
 		}
 	}
 	if len(unknown) > 0 {
@@ -204,7 +204,7 @@ func orAll(named, all []string) []string {
 func names(stacks []string) string {
 	quoted := make([]string, len(stacks))
 	for i, s := range stacks {
-		quoted[i] = "`" + s + "`"
+		quoted[i] = codeSpan(s)
 	}
 	if len(quoted) == 1 {
 		return quoted[0]

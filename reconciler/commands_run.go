@@ -235,7 +235,7 @@ func replyMarker(id int64) string { return fmt.Sprintf("<!-- trueup:reply commen
 // quoted, the decision's reply, and anything that failed.
 func commandReply(id int64, cmd Command, reply string, failures []string) string {
 	quoted := strings.TrimSpace("trueup " + cmd.Verb + " " + strings.Join(cmd.Stacks, " "))
-	body := fmt.Sprintf("%s\n> `%s`\n\n%s", replyMarker(id), quoted, reply)
+	body := fmt.Sprintf("%s\n> %s\n\n%s", replyMarker(id), codeSpan(quoted), reply)
 	if len(failures) > 0 {
 		body += "\n" + strings.Join(failures, "\n")
 	}

@@ -189,6 +189,11 @@ func (h *webhookHandler) dispatch(ctx context.Context, event string, hook hookPa
 		if hook.ObjectAttributes.NoteableType != "MergeRequest" || hook.MergeRequest.IID == 0 {
 			return false
 		}
+		// GitLab announces edited notes too (action "update"), trueup's own plan notes among them:
+		// only a new note is a command (an edit would run an old one again). Older GitLab sends no action.
+		if a := hook.ObjectAttributes.Action; a != "" && a != "create" {
+			return false
+		}
 		h.opts.Sink.PullComment(ctx, int(hook.MergeRequest.IID), hook.ObjectAttributes.ID)
 		return true
 	}

@@ -111,6 +111,10 @@ func TestWebhookEvents(t *testing.T) {
 	issueNote["object_attributes"].(map[string]any)["noteable_type"] = "Issue"
 	_, body = serve(h, gitlabtest.Hook(secret, "Note Hook", "u8", issueNote))
 	assert.Contains(t, body, "ignored", "a note on an issue is no command")
+	edited := srv.NoteHook(3, 777, "alice", "trueup approve")
+	edited["object_attributes"].(map[string]any)["action"] = "update"
+	_, body = serve(h, gitlabtest.Hook(secret, "Note Hook", "u9", edited))
+	assert.Contains(t, body, "ignored", "an edited note runs no command again")
 	assert.Equal(t, 5, s.count())
 }
 
