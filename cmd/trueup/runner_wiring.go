@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/trueup/trueup/reconciler"
+	"github.com/trueup/trueup/reconciler/remote"
+	"github.com/trueup/trueup/reconciler/remote/process"
+	"github.com/trueup/trueup/reconciler/terraform"
+)
+
+// The variables with which the daemon tells a runner it starts about this machine's Terraform.
+const (
+	envRunnerTerraform   = "TRUEUP_RUNNER_TERRAFORM"
+	envRunnerPluginCache = "TRUEUP_RUNNER_PLUGIN_CACHE"
+	// envRunnerPrivate lists (colon-separated) directories the sandbox never shows: the data dir.
+	envRunnerPrivate = "TRUEUP_RUNNER_PRIVATE"
+)
+
+// dispatch is where runs go: the local runner, or a remote one and the routes its runners call.
+type dispatch struct {
+	runner reconciler.Runner
+	// routes serves the runner protocol; nil with the local executor.
+	routes http.Handler
+	// listening tells the dispatcher the daemon's listen address (the default callback URL).
+	listening func(addr net.Addr)
+}
+
+// newDispatch applies runner.executor over the local Terraform runner.
+func newDispatch(cfg Config, dataDir string, local *terraform.Runner, log *slog.Logger) (*dispatch, error) {
+	if cfg.Runner.Executor != executorProcess {
+		return &dispatch{runner: local, listening: func(net.Addr) {}}, nil
+	}
+	bin := cfg.Runner.Process.Binary
+	if bin == "" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("runner.executor process: find trueup's executable: %w", err)
+		}
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("runner.process.binary: %w", err)
+	}
+	home, _ := os.UserHomeDir()
+	env := map[string]string{
+		envRunnerTerraform:   local.Binary(),
+		envRunnerPluginCache: filepath.Join(dataDir, "plugin-cache"),
+		envRunnerPrivate:     strings.Join([]string{dataDir, home}, ":"),
+	}
+	if rc := local.CLIConfig(); rc != "" {
+		env["TF_CLI_CONFIG_FILE"] = rc
+	}
+	u := &callbackURL{url: strings.TrimRight(cfg.Runner.CallbackURL, "/")}
+	r, err := remote.New(remote.Options{
+		Executor:    &process.Executor{Binary: bin, Args: []string{"runner"}, Env: env},
+		URL:         u.get,
+		MaxParallel: cfg.Runner.MaxParallel, SharedFilesystem: true,
+		PassMain: cfg.Terraform.PassEnv.Main, PassPlans: cfg.Terraform.PassEnv.Plans,
+		Terraform: remote.JobTerraform{LockTimeoutMillis: cfg.Terraform.LockTimeout.Milliseconds(), Sandbox: cfg.Terraform.Sandbox,
+			SandboxReadOnly: cfg.Terraform.SandboxReadOnly},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("Terraform runs in trueup runner processes", "executor", executorProcess, "binary", bin, "max_parallel", cfg.Runner.MaxParallel)
+	return &dispatch{runner: r, routes: r.Handler(), listening: u.listening}, nil
+}
+
+// callbackURL is runner.callback_url, or the listen address once it is known.
+type callbackURL struct {
+	mu  sync.Mutex
+	url string
+}
+
+func (c *callbackURL) get() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.url
+}
+
+// listening sets the URL from the listen address unless runner.callback_url set it: an
+// unspecified address (":8080") is reached on the loopback interface.
+func (c *callbackURL) listening(addr net.Addr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.url != "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	c.url = "http://" + net.JoinHostPort(host, port)
+}
