@@ -9,8 +9,8 @@ import (
 	"github.com/trueup/trueup/reconciler"
 )
 
-// exitGrace is how long a runner that reported its result may take to exit on its own.
-const exitGrace = 10 * time.Second
+// defaultExitGrace is how long a runner that reported its result may take to exit on its own.
+const defaultExitGrace = 10 * time.Second
 
 // dispatch registers a run, starts its runner and waits for its result, the runner's end, a
 // deadline or ctx, whichever comes first. The run's token is dead when it returns, and the runner
@@ -101,7 +101,7 @@ func (r *Runner) dispatch(ctx context.Context, spec reconciler.RunSpec, purpose 
 
 // awaitExit gives a runner that reported its result a moment to exit, then stops it.
 func (r *Runner) awaitExit(ctx context.Context, exited <-chan error, stop func(string)) {
-	t := time.NewTimer(exitGrace)
+	t := time.NewTimer(r.exitGrace)
 	defer t.Stop()
 	select {
 	case <-exited:

@@ -69,6 +69,8 @@ type Runner struct {
 	log  *slog.Logger
 	now  func() time.Time
 	sem  chan struct{}
+	// exitGrace is how long a runner that reported its result may take to exit on its own.
+	exitGrace time.Duration
 
 	mu   sync.Mutex
 	runs map[string]*run
@@ -104,7 +106,7 @@ func New(opts Options) (*Runner, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Runner{opts: opts, log: log, now: now, sem: make(chan struct{}, opts.MaxParallel),
+	return &Runner{opts: opts, log: log, now: now, sem: make(chan struct{}, opts.MaxParallel), exitGrace: defaultExitGrace,
 		runs: map[string]*run{}, vetted: map[string]string{}}, nil
 }
 

@@ -128,4 +128,3 @@ func (rn *Runner) lookup(id string) *run {
 	defer rn.mu.Unlock()
 	return rn.runs[id]
 }
-
