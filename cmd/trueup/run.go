@@ -152,7 +152,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	runs, err := newDispatch(cfg, dataDir, runner, log)
+	runs, err := newDispatch(ctx, cfg, dataDir, runner, log)
 	if err != nil {
 		return err
 	}

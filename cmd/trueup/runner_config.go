@@ -10,6 +10,7 @@ import (
 const (
 	executorLocal   = "local"
 	executorProcess = "process"
+	executorECS     = "ecs"
 )
 
 // RunnerConfig is the runner: section: where Terraform runs.
@@ -23,6 +24,26 @@ type RunnerConfig struct {
 	CallbackURL string `yaml:"callback_url"`
 	// Process configures the process executor.
 	Process ProcessRunnerConfig `yaml:"process"`
+	// ECS configures the ecs executor.
+	ECS ECSRunnerConfig `yaml:"ecs"`
+}
+
+// ECSRunnerConfig is runner.ecs: where runner tasks run on Amazon ECS (Fargate).
+type ECSRunnerConfig struct {
+	Cluster string `yaml:"cluster"`
+	// TaskDefinitions are the task definitions per purpose; their task roles are the runs' identities.
+	TaskDefinitions ECSTaskDefinitions `yaml:"task_definitions"`
+	Subnets         []string           `yaml:"subnets"`
+	SecurityGroups  []string           `yaml:"security_groups"`
+	AssignPublicIP  bool               `yaml:"assign_public_ip"`
+	// Container is the trueup container's name in the task definitions (default trueup).
+	Container string `yaml:"container"`
+}
+
+// ECSTaskDefinitions are runner.ecs.task_definitions.
+type ECSTaskDefinitions struct {
+	Plan  string `yaml:"plan"`
+	Apply string `yaml:"apply"`
 }
 
 // ProcessRunnerConfig is runner.process.
@@ -43,8 +64,10 @@ func (c Config) validateRunner() []error {
 	r := c.Runner
 	switch r.Executor {
 	case executorLocal, executorProcess:
+	case executorECS:
+		errs = append(errs, r.validateECS()...)
 	default:
-		bad("runner.executor must be local or process, got %q (kubernetes and ecs are not available yet)", r.Executor)
+		bad("runner.executor must be local, process or ecs, got %q (kubernetes is not available yet)", r.Executor)
 	}
 	if r.MaxParallel < 1 || r.MaxParallel > 1000 {
 		bad("runner.max_parallel must be between 1 and 1000, got %d", r.MaxParallel)
@@ -60,6 +83,29 @@ func (c Config) validateRunner() []error {
 	}
 	if r.Executor == executorProcess && c.Store.Postgres != nil {
 		bad("runner.executor: process does not work with store.postgres yet (runners do not get the shared Terraform state); use local")
+	}
+	return errs
+}
+
+// validateECS checks runner.ecs for the ecs executor.
+func (r RunnerConfig) validateECS() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	e := r.ECS
+	if e.Cluster == "" {
+		bad("runner.ecs.cluster is required with runner.executor: ecs")
+	}
+	if e.TaskDefinitions.Plan == "" || e.TaskDefinitions.Apply == "" {
+		bad("runner.ecs.task_definitions needs plan and apply (a task role each: a plan task never holds the apply role)")
+	}
+	if e.TaskDefinitions.Plan != "" && e.TaskDefinitions.Plan == e.TaskDefinitions.Apply {
+		bad("runner.ecs.task_definitions: plan and apply must differ (a plan task never holds the apply role)")
+	}
+	if len(e.Subnets) == 0 {
+		bad("runner.ecs.subnets is required (Fargate tasks run in awsvpc mode)")
+	}
+	if r.CallbackURL == "" {
+		bad("runner.callback_url is required with runner.executor: ecs (how tasks reach trueup)")
 	}
 	return errs
 }

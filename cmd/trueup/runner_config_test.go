@@ -33,17 +33,29 @@ func TestValidateRunner(t *testing.T) {
 		return c
 	}
 	require.NoError(t, valid().Validate())
+	ecsValid := valid()
+	ecsValid.Runner = RunnerConfig{Executor: executorECS, MaxParallel: 50, CallbackURL: "http://trueup.internal:8080",
+		ECS: ECSRunnerConfig{Cluster: "infra", TaskDefinitions: ECSTaskDefinitions{Plan: "trueup-plan", Apply: "trueup-apply"}, Subnets: []string{"subnet-a"}}}
+	require.NoError(t, ecsValid.Validate())
 	for _, tt := range []struct {
 		name   string
 		change func(*Config)
 		want   string
 	}{
-		{"an unknown executor", func(c *Config) { c.Runner.Executor = "kubernetes" }, `runner.executor must be local or process, got "kubernetes"`},
+		{"an unknown executor", func(c *Config) { c.Runner.Executor = "kubernetes" }, `runner.executor must be local, process or ecs, got "kubernetes"`},
 		{"no runs in flight", func(c *Config) { c.Runner.MaxParallel = 0 }, "runner.max_parallel must be between 1 and 1000, got 0"},
 		{"a callback URL without a scheme", func(c *Config) { c.Runner.CallbackURL = "10.0.0.5:8080" }, "runner.callback_url must be an http:// or https:// URL"},
 		{"a callback URL with credentials", func(c *Config) { c.Runner.CallbackURL = "http://u:p@trueup:8080" }, "runner.callback_url must be"},
 		{"a relative binary", func(c *Config) { c.Runner.Process.Binary = "bin/trueup" }, "runner.process.binary must be an absolute path"},
 		{"process with PostgreSQL", func(c *Config) { c.Store.Postgres = &PostgresConfig{DSNEnv: "DSN"} }, "process does not work with store.postgres yet"},
+		{"ecs without a cluster", func(c *Config) { c.Runner.Executor = executorECS }, "runner.ecs.cluster is required"},
+		{"ecs without task definitions", func(c *Config) { c.Runner.Executor = executorECS }, "runner.ecs.task_definitions needs plan and apply"},
+		{"ecs with one task definition for both", func(c *Config) {
+			c.Runner.Executor = executorECS
+			c.Runner.ECS.TaskDefinitions = ECSTaskDefinitions{Plan: "trueup", Apply: "trueup"}
+		}, "plan and apply must differ"},
+		{"ecs without subnets", func(c *Config) { c.Runner.Executor = executorECS }, "runner.ecs.subnets is required"},
+		{"ecs without a callback URL", func(c *Config) { c.Runner.Executor = executorECS }, "runner.callback_url is required with runner.executor: ecs"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := valid()

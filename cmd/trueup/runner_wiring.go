@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,8 +11,11 @@ import (
 	"strings"
 	"sync"
 
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"github.com/trueup/trueup/reconciler"
 	"github.com/trueup/trueup/reconciler/remote"
+	"github.com/trueup/trueup/reconciler/remote/ecs"
 	"github.com/trueup/trueup/reconciler/remote/process"
 	"github.com/trueup/trueup/reconciler/terraform"
 )
@@ -34,10 +38,41 @@ type dispatch struct {
 }
 
 // newDispatch applies runner.executor over the local Terraform runner.
-func newDispatch(cfg Config, dataDir string, local *terraform.Runner, log *slog.Logger) (*dispatch, error) {
-	if cfg.Runner.Executor != executorProcess {
+func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terraform.Runner, log *slog.Logger) (*dispatch, error) {
+	var (
+		ex     remote.Executor
+		shared bool
+		err    error
+	)
+	switch cfg.Runner.Executor {
+	case executorProcess:
+		ex, err = processExecutor(cfg, dataDir, local)
+		shared = true
+	case executorECS:
+		ex, err = ecsExecutor(ctx, cfg)
+	default:
 		return &dispatch{runner: local, listening: func(net.Addr) {}}, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	u := &callbackURL{url: strings.TrimRight(cfg.Runner.CallbackURL, "/")}
+	r, err := remote.New(remote.Options{
+		Executor: ex, URL: u.get, MaxParallel: cfg.Runner.MaxParallel, SharedFilesystem: shared,
+		PassMain: cfg.Terraform.PassEnv.Main, PassPlans: cfg.Terraform.PassEnv.Plans,
+		Terraform: remote.JobTerraform{LockTimeoutMillis: cfg.Terraform.LockTimeout.Milliseconds(), Sandbox: cfg.Terraform.Sandbox,
+			SandboxReadOnly: cfg.Terraform.SandboxReadOnly},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("Terraform runs in trueup runners", "executor", cfg.Runner.Executor, "max_parallel", cfg.Runner.MaxParallel)
+	return &dispatch{runner: r, routes: r.Handler(), listening: u.listening}, nil
+}
+
+// processExecutor runs `trueup runner` as a child process, told where this machine's Terraform is.
+func processExecutor(cfg Config, dataDir string, local *terraform.Runner) (remote.Executor, error) {
 	bin := cfg.Runner.Process.Binary
 	if bin == "" {
 		var err error
@@ -57,21 +92,25 @@ func newDispatch(cfg Config, dataDir string, local *terraform.Runner, log *slog.
 	if rc := local.CLIConfig(); rc != "" {
 		env["TF_CLI_CONFIG_FILE"] = rc
 	}
-	u := &callbackURL{url: strings.TrimRight(cfg.Runner.CallbackURL, "/")}
-	r, err := remote.New(remote.Options{
-		Executor:    &process.Executor{Binary: bin, Args: []string{"runner"}, Env: env},
-		URL:         u.get,
-		MaxParallel: cfg.Runner.MaxParallel, SharedFilesystem: true,
-		PassMain: cfg.Terraform.PassEnv.Main, PassPlans: cfg.Terraform.PassEnv.Plans,
-		Terraform: remote.JobTerraform{LockTimeoutMillis: cfg.Terraform.LockTimeout.Milliseconds(), Sandbox: cfg.Terraform.Sandbox,
-			SandboxReadOnly: cfg.Terraform.SandboxReadOnly},
-		Logger: log,
-	})
+	return &process.Executor{Binary: bin, Args: []string{"runner"}, Env: env}, nil
+}
+
+// ecsExecutor runs runners as ECS tasks, with trueup's own AWS identity (AWS_ENDPOINT_URL_ECS is
+// honoured).
+func ecsExecutor(ctx context.Context, cfg Config) (remote.Executor, error) {
+	awsCfg, err := loadAWSConfig(ctx, cfg.AWS.Region)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("Terraform runs in trueup runner processes", "executor", executorProcess, "binary", bin, "max_parallel", cfg.Runner.MaxParallel)
-	return &dispatch{runner: r, routes: r.Handler(), listening: u.listening}, nil
+	e := cfg.Runner.ECS
+	ex, err := ecs.New(awsecs.NewFromConfig(awsCfg), ecs.Options{
+		Cluster: e.Cluster, Subnets: e.Subnets, SecurityGroups: e.SecurityGroups, AssignPublicIP: e.AssignPublicIP, Container: e.Container,
+		TaskDefinitions: map[remote.Purpose]string{remote.PurposePlan: e.TaskDefinitions.Plan, remote.PurposeApply: e.TaskDefinitions.Apply},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("runner.ecs: %w", err)
+	}
+	return ex, nil
 }
 
 // callbackURL is runner.callback_url, or the listen address once it is known.

@@ -44,8 +44,13 @@ func (r *Runner) dispatch(ctx context.Context, spec reconciler.RunSpec, purpose 
 
 	exited := make(chan error, 1)
 	waitCtx, stopWaiting := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWaiting()
 	go func() { exited <- task.Wait(waitCtx) }()
+	reaped := false
+	defer func() {
+		if !reaped {
+			stopWaiting()
+		}
+	}()
 	stop := func(reason string) {
 		r.unregister(rn) // the token dies before the runner is told to stop
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.StopTimeout)
@@ -60,7 +65,9 @@ func (r *Runner) dispatch(ctx context.Context, spec reconciler.RunSpec, purpose 
 	for {
 		select {
 		case d := <-rn.result:
-			r.awaitExit(ctx, exited, stop)
+			// The result is in: the runner exits on its own, and is stopped if it does not.
+			reaped = true
+			go r.reap(ctx, exited, stopWaiting, stop)
 			log.Debug("runner reported", "duration", r.now().Sub(started).Round(time.Millisecond))
 			if d.res.Error != nil {
 				return delivered{}, d.res.Error.err()
@@ -99,16 +106,15 @@ func (r *Runner) dispatch(ctx context.Context, spec reconciler.RunSpec, purpose 
 	}
 }
 
-// awaitExit gives a runner that reported its result a moment to exit, then stops it.
-func (r *Runner) awaitExit(ctx context.Context, exited <-chan error, stop func(string)) {
+// reap gives a runner that reported its result a moment to exit, then stops it.
+func (r *Runner) reap(ctx context.Context, exited <-chan error, stopWaiting context.CancelFunc, stop func(string)) {
+	defer stopWaiting()
 	t := time.NewTimer(r.exitGrace)
 	defer t.Stop()
 	select {
 	case <-exited:
 	case <-t.C:
 		stop("did not exit after its result")
-	case <-ctx.Done():
-		stop("canceled")
 	}
 }
 

@@ -105,8 +105,11 @@ func TestPlanAndApplyInECSTasks(t *testing.T) {
 	_, err = r.Apply(context.Background(), s, plan)
 	require.NoError(t, err)
 
+	require.Eventually(t, func() bool {
+		tasks := fake.Tasks()
+		return len(tasks) == 2 && tasks[0].LastStatus == "STOPPED" && tasks[1].LastStatus == "STOPPED"
+	}, 5*time.Second, 10*time.Millisecond, "the tasks end by themselves after their results")
 	tasks := fake.Tasks()
-	require.Len(t, tasks, 2)
 	for i, def := range []string{"trueup-plan", "trueup-apply"} {
 		tk := tasks[i]
 		assert.Equal(t, def, tk.TaskDefinition, "a task definition (and role) per purpose")
@@ -117,7 +120,7 @@ func TestPlanAndApplyInECSTasks(t *testing.T) {
 		assert.Equal(t, []string{"runner"}, tk.Command)
 		assert.NotEmpty(t, tk.Env[remote.EnvRunToken])
 		assert.Equal(t, "/usr/local/bin/terraform", tk.Env["TRUEUP_RUNNER_TERRAFORM"])
-		assert.Equal(t, "STOPPED", tk.LastStatus)
+		assert.Zero(t, *tk.ExitCode)
 	}
 	assert.Empty(t, fake.Stops(), "tasks that ended by themselves are not stopped")
 }
