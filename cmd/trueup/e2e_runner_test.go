@@ -41,6 +41,12 @@ func TestProcessExecutorPullRequestMergeHeldUntilApproved(t *testing.T) {
 	pullRequestMergeHeldUntilApproved(t, withProcessExecutor(t))
 }
 
+// Branch code planned by a runner process is sandboxed as the local runner's is, and reaches no
+// secret: not the daemon's, not the apply role's, not its runner's token.
+func TestProcessExecutorUntrustedPullRequestReachesNoSecret(t *testing.T) {
+	untrustedPullRequestReachesNoSecret(t, withProcessExecutor(t))
+}
+
 // A drift check runs in a runner too, and its correction applies exactly the checked plan.
 func TestProcessExecutorDriftIsCorrected(t *testing.T) {
 	if testing.Short() {
