@@ -47,6 +47,18 @@ func TestProcessExecutorUntrustedPullRequestReachesNoSecret(t *testing.T) {
 	untrustedPullRequestReachesNoSecret(t, withProcessExecutor(t))
 }
 
+// The shutdown grace holds for runners too: after it, the runner is told to stop, its Terraform is
+// interrupted, and the apply is recorded as interrupted. The daemon is the real binary, and runs its
+// own executable as `trueup runner` (runner.process.binary unset).
+func TestProcessExecutorShutdownInterruptsTerraformAfterTheGracePeriod(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: real binary, git and Terraform")
+	}
+	p := opsShutdownInterruptsTerraformAfterTheGracePeriod(t, "runner:\n  executor: process\n")
+	assert.Equal(t, 1, p.logs.count("Terraform runs in trueup runners", "executor", "process"))
+	assert.NotZero(t, p.logs.count("runner", "stack", "stacks/slow"), "the apply ran in a runner")
+}
+
 // A drift check runs in a runner too, and its correction applies exactly the checked plan.
 func TestProcessExecutorDriftIsCorrected(t *testing.T) {
 	if testing.Short() {

@@ -25,7 +25,7 @@ const (
 	DefaultStartTimeout      = 2 * time.Minute
 	DefaultHeartbeatInterval = 5 * time.Second
 	DefaultReportTimeout     = 45 * time.Second
-	DefaultStopTimeout       = 70 * time.Second
+	DefaultStopTimeout       = 80 * time.Second
 )
 
 // Options configure a Runner.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -38,7 +37,7 @@ type Executor struct {
 	// Env are more variables for every runner (TRUEUP_RUNNER_TERRAFORM...), set by trusted configuration.
 	Env map[string]string
 	// Interrupt is how long a runner asked to stop (SIGTERM: its Terraform gets an interrupt)
-	// has before its process group is killed; 60 s when 0.
+	// has before its process group is killed; 70 s when 0 (Terraform's own 60 s, and some).
 	Interrupt time.Duration
 }
 
@@ -69,19 +68,29 @@ func (e *Executor) Start(ctx context.Context, l remote.Launch) (remote.Task, err
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	tail := &tailBuffer{max: stderrTail}
-	cmd.Stdout, cmd.Stderr = tail, tail
+	// Its output goes to a file, not a pipe: a pipe held open by something it left running would
+	// keep Wait from seeing it end.
+	out, err := os.CreateTemp("", "trueup-runner-*.log")
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", e.Binary, err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so that stopping it reaches its Terraform; and it dies with trueup.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
+		out.Close()
+		_ = os.Remove(out.Name())
 		return nil, fmt.Errorf("start %s: %w", e.Binary, err)
 	}
-	t := &task{cmd: cmd, tail: tail, done: make(chan struct{}), interrupt: e.Interrupt}
+	t := &task{cmd: cmd, done: make(chan struct{}), interrupt: e.Interrupt}
 	if t.interrupt <= 0 {
-		t.interrupt = 60 * time.Second
+		t.interrupt = 70 * time.Second
 	}
 	go func() {
 		t.err = cmd.Wait()
+		t.tail = readTail(out)
+		out.Close()
+		_ = os.Remove(out.Name())
 		close(t.done)
 	}()
 	return t, nil
@@ -89,9 +98,9 @@ func (e *Executor) Start(ctx context.Context, l remote.Launch) (remote.Task, err
 
 type task struct {
 	cmd       *exec.Cmd
-	tail      *tailBuffer
 	done      chan struct{}
-	err       error // set before done closes
+	err       error  // set before done closes
+	tail      string // the end of its output, set before done closes
 	interrupt time.Duration
 }
 
@@ -105,22 +114,25 @@ func (t *task) Wait(ctx context.Context) error {
 	if t.err == nil {
 		return nil
 	}
-	msg := strings.TrimSpace(t.tail.String())
+	msg := strings.TrimSpace(t.tail)
 	if msg == "" {
 		return fmt.Errorf("runner process: %w", t.err)
 	}
 	return fmt.Errorf("runner process: %w: %s", t.err, msg)
 }
 
-// Stop sends SIGTERM to the runner's process group, then SIGKILL after Interrupt.
+// Stop sends SIGTERM to the runner, which interrupts its Terraform as the local runner does
+// (SIGINT, then a kill after 60 s), then, once it has ended or after Interrupt, SIGKILL to its
+// whole process group: nothing it started outlives it.
 func (t *task) Stop(ctx context.Context, reason string) error {
 	pgid := t.cmd.Process.Pid
+	defer func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }()
 	select {
 	case <-t.done:
 		return nil
 	default:
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = t.cmd.Process.Signal(syscall.SIGTERM)
 	timer := time.NewTimer(t.interrupt)
 	defer timer.Stop()
 	select {
@@ -140,25 +152,14 @@ func (t *task) Stop(ctx context.Context, reason string) error {
 	}
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append([]byte(nil), t.b[len(t.b)-t.max:]...)
+// readTail returns the last stderrTail bytes of f.
+func readTail(f *os.File) string {
+	fi, err := f.Stat()
+	if err != nil {
+		return ""
 	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
+	off := max(fi.Size()-stderrTail, 0)
+	b := make([]byte, fi.Size()-off)
+	n, _ := f.ReadAt(b, off)
+	return string(b[:n])
 }

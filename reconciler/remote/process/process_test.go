@@ -65,11 +65,18 @@ func TestStopInterruptsThenKillsTheWholeGroup(t *testing.T) {
 	require.Eventually(t, func() bool { return syscall.Kill(child, 0) != nil }, 5*time.Second, 10*time.Millisecond, "the runner's children are killed too")
 }
 
-func TestStopLetsARunnerEndOnItsInterrupt(t *testing.T) {
-	task, err := shell("trap 'exit 0' TERM; sleep 60 & wait", nil).Start(context.Background(), launch)
+func TestStopLetsARunnerEndOnItsInterruptAndSweepsWhatItLeft(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child")
+	task, err := shell("trap 'exit 0' TERM; sleep 60 & echo $! > "+pidFile+"; while :; do sleep 0.05; done", nil).Start(context.Background(), launch)
 	require.NoError(t, err)
-	time.Sleep(100 * time.Millisecond) // the trap is set
+	require.Eventually(t, func() bool { b, _ := os.ReadFile(pidFile); return len(b) > 0 }, 5*time.Second, 10*time.Millisecond)
+	b, _ := os.ReadFile(pidFile)
+	child, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(child, 0), "the child runs")
+
 	start := time.Now()
 	require.NoError(t, task.Stop(context.Background(), "canceled"))
 	assert.Less(t, time.Since(start), 300*time.Millisecond, "it stopped on SIGTERM, before the kill")
+	require.Eventually(t, func() bool { return syscall.Kill(child, 0) != nil }, 5*time.Second, 10*time.Millisecond, "what it left is killed")
 }
