@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/trueup/trueup/reconciler"
@@ -14,7 +15,7 @@ const defaultExitGrace = 10 * time.Second
 
 // dispatch registers a run, starts its runner and waits for its result, the runner's end, a
 // deadline or ctx, whichever comes first. The run's token is dead when it returns, and the runner
-// has ended or was told to stop.
+// has ended, was told to stop, or is left a moment to exit after its result (then stopped).
 func (r *Runner) dispatch(ctx context.Context, spec reconciler.RunSpec, purpose Purpose, planFile []byte, planSum string) (delivered, error) {
 	op, stack := string(purpose), spec.Stack.Name
 	select {
@@ -29,7 +30,6 @@ func (r *Runner) dispatch(ctx context.Context, spec reconciler.RunSpec, purpose 
 		return delivered{}, reconciler.Errorf(reconciler.KindTransient, op, fmt.Errorf("%s: register run: %w", stack, err))
 	}
 	defer r.unregister(rn)
-	log := r.log.With("stack", stack, "run", rn.id, "purpose", purpose)
 	started := r.now()
 	startCtx, cancel := context.WithTimeout(ctx, r.opts.StartTimeout)
 	task, err := r.opts.Executor.Start(startCtx, Launch{RunID: rn.id, URL: r.opts.URL(), Token: token, Purpose: purpose, Stack: stack, Untrusted: spec.Untrusted})
@@ -40,81 +40,110 @@ func (r *Runner) dispatch(ctx context.Context, spec reconciler.RunSpec, purpose 
 		}
 		return delivered{}, reconciler.Errorf(reconciler.KindTransient, op, fmt.Errorf("%s: start runner: %w", stack, err))
 	}
-	log.Debug("runner started")
+	f := &flight{r: r, rn: rn, task: task, op: op, stack: stack, started: started,
+		log: r.log.With("stack", stack, "run", rn.id, "purpose", purpose), exited: make(chan error, 1)}
+	f.log.Debug("runner started")
+	return f.watch(ctx)
+}
 
-	exited := make(chan error, 1)
+// flight is one started runner, watched until its run ends.
+type flight struct {
+	r         *Runner
+	rn        *run
+	task      Task
+	op, stack string
+	started   time.Time
+	log       *slog.Logger
+	exited    chan error // the task's Wait
+}
+
+// watch waits for the run's end: a result, the runner's end without one, a deadline, or ctx.
+func (f *flight) watch(ctx context.Context) (delivered, error) {
 	waitCtx, stopWaiting := context.WithCancel(context.WithoutCancel(ctx))
-	go func() { exited <- task.Wait(waitCtx) }()
-	reaped := false
+	go func() { f.exited <- f.task.Wait(waitCtx) }()
+	reaping := false
 	defer func() {
-		if !reaped {
+		if !reaping {
 			stopWaiting()
 		}
 	}()
-	stop := func(reason string) {
-		r.unregister(rn) // the token dies before the runner is told to stop
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.StopTimeout)
-		defer cancel()
-		if err := task.Stop(stopCtx, reason); err != nil {
-			log.Warn("stop runner", "reason", reason, "err", err)
-		}
-	}
-
-	tick := time.NewTicker(min(r.opts.HeartbeatInterval, time.Second))
+	tick := time.NewTicker(min(f.r.opts.HeartbeatInterval, time.Second))
 	defer tick.Stop()
 	for {
 		select {
-		case d := <-rn.result:
-			// The result is in: the runner exits on its own, and is stopped if it does not.
-			reaped = true
-			go r.reap(ctx, exited, stopWaiting, stop)
-			log.Debug("runner reported", "duration", r.now().Sub(started).Round(time.Millisecond))
-			if d.res.Error != nil {
-				return delivered{}, d.res.Error.err()
-			}
-			return d, nil
-		case err := <-exited:
+		case d := <-f.rn.result:
+			reaping = true
+			go f.reap(ctx, stopWaiting)
+			return f.outcome(d)
+		case err := <-f.exited:
 			select {
-			case d := <-rn.result: // reported, then exited before we looked
-				if d.res.Error != nil {
-					return delivered{}, d.res.Error.err()
-				}
-				return d, nil
+			case d := <-f.rn.result: // reported, then exited before we looked
+				return f.outcome(d)
 			default:
 			}
 			reason := "it exited"
 			if err != nil {
 				reason = err.Error()
 			}
-			stop("ended without a result")
-			return delivered{}, reconciler.Errorf(reconciler.KindTransient, op, fmt.Errorf("%s: the runner ended without a result: %s", stack, reason))
+			f.stop(ctx, "ended without a result")
+			return delivered{}, f.transient("the runner ended without a result: %s", reason)
 		case <-tick.C:
-			contacted, last := rn.seen()
-			now := r.now()
-			switch {
-			case !contacted && now.Sub(started) > r.opts.StartTimeout:
-				stop("never started")
-				return delivered{}, reconciler.Errorf(reconciler.KindTransient, op, fmt.Errorf("%s: the runner did not start: no call from it within %s", stack, r.opts.StartTimeout))
-			case contacted && now.Sub(last) > r.opts.ReportTimeout:
-				stop("stopped reporting")
-				return delivered{}, reconciler.Errorf(reconciler.KindTransient, op, fmt.Errorf("%s: the runner stopped reporting: no word from it for %s", stack, r.opts.ReportTimeout))
+			if reason, err := f.overdue(); err != nil {
+				f.stop(ctx, reason)
+				return delivered{}, err
 			}
 		case <-ctx.Done():
-			stop("canceled")
-			return delivered{}, ctxError(ctx, op, fmt.Errorf("%s: runner stopped: %w", stack, ctx.Err()))
+			f.stop(ctx, "canceled")
+			return delivered{}, ctxError(ctx, f.op, fmt.Errorf("%s: runner stopped: %w", f.stack, ctx.Err()))
 		}
 	}
 }
 
+// overdue reports a runner that did not call in time, or went silent, with why.
+func (f *flight) overdue() (string, error) {
+	contacted, last := f.rn.seen()
+	now := f.r.now()
+	switch {
+	case !contacted && now.Sub(f.started) > f.r.opts.StartTimeout:
+		return "never started", f.transient("the runner did not start: no call from it within %s", f.r.opts.StartTimeout)
+	case contacted && now.Sub(last) > f.r.opts.ReportTimeout:
+		return "stopped reporting", f.transient("the runner stopped reporting: no word from it for %s", f.r.opts.ReportTimeout)
+	}
+	return "", nil
+}
+
+// outcome is what the accepted result says.
+func (f *flight) outcome(d delivered) (delivered, error) {
+	f.log.Debug("runner reported", "duration", f.r.now().Sub(f.started).Round(time.Millisecond))
+	if d.res.Error != nil {
+		return delivered{}, d.res.Error.err()
+	}
+	return d, nil
+}
+
+func (f *flight) transient(format string, args ...any) error {
+	return reconciler.Errorf(reconciler.KindTransient, f.op, fmt.Errorf("%s: "+format, append([]any{f.stack}, args...)...))
+}
+
+// stop kills the run's token, then stops its runner, within StopTimeout.
+func (f *flight) stop(ctx context.Context, reason string) {
+	f.r.unregister(f.rn)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.r.opts.StopTimeout)
+	defer cancel()
+	if err := f.task.Stop(stopCtx, reason); err != nil {
+		f.log.Warn("stop runner", "reason", reason, "err", err)
+	}
+}
+
 // reap gives a runner that reported its result a moment to exit, then stops it.
-func (r *Runner) reap(ctx context.Context, exited <-chan error, stopWaiting context.CancelFunc, stop func(string)) {
+func (f *flight) reap(ctx context.Context, stopWaiting context.CancelFunc) {
 	defer stopWaiting()
-	t := time.NewTimer(r.exitGrace)
+	t := time.NewTimer(f.r.exitGrace)
 	defer t.Stop()
 	select {
-	case <-exited:
+	case <-f.exited:
 	case <-t.C:
-		stop("did not exit after its result")
+		f.stop(ctx, "did not exit after its result")
 	}
 }
 

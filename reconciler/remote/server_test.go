@@ -129,6 +129,8 @@ func TestALateResultIsRefused(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, call(t, http.MethodPost, runURL(h.Launch, "result"), h.Token, result).StatusCode)
 	require.NoError(t, <-h.err)
 	assert.Equal(t, "PLAN", readFile(t, (<-h.plan).File))
+	require.Eventually(t, func() bool { return len(ex.stopped()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []string{"did not exit after its result"}, ex.stopped(), "a runner that lingers after its result is stopped")
 
 	// The run is over: its token is dead, for a second result as for anything else.
 	assert.Equal(t, http.StatusGone, call(t, http.MethodPost, runURL(h.Launch, "result"), h.Token, result).StatusCode)
