@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
@@ -27,6 +28,10 @@ const (
 	// envRunnerPrivate lists (colon-separated) directories the sandbox never shows: the data dir.
 	envRunnerPrivate = "TRUEUP_RUNNER_PRIVATE"
 )
+
+// ecsStartTimeout is how long an ECS task may take to call trueup: Fargate places the task, pulls
+// the image and starts it, which takes a minute or two.
+const ecsStartTimeout = 5 * time.Minute
 
 // dispatch is where runs go: the local runner, or a remote one and the routes its runners call.
 type dispatch struct {
@@ -57,8 +62,12 @@ func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terrafo
 		return nil, err
 	}
 	u := &callbackURL{url: strings.TrimRight(cfg.Runner.CallbackURL, "/")}
+	var startTimeout time.Duration // the default: a process starts in moments
+	if cfg.Runner.Executor == executorECS {
+		startTimeout = ecsStartTimeout
+	}
 	r, err := remote.New(remote.Options{
-		Executor: ex, URL: u.get, MaxParallel: cfg.Runner.MaxParallel, SharedFilesystem: shared,
+		Executor: ex, URL: u.get, MaxParallel: cfg.Runner.MaxParallel, SharedFilesystem: shared, StartTimeout: startTimeout,
 		PassMain: cfg.Terraform.PassEnv.Main, PassPlans: cfg.Terraform.PassEnv.Plans,
 		Terraform: remote.JobTerraform{LockTimeoutMillis: cfg.Terraform.LockTimeout.Milliseconds(), Sandbox: cfg.Terraform.Sandbox,
 			SandboxReadOnly: cfg.Terraform.SandboxReadOnly},

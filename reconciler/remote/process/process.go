@@ -75,8 +75,7 @@ func (e *Executor) Start(ctx context.Context, l remote.Launch) (remote.Task, err
 		return nil, fmt.Errorf("start %s: %w", e.Binary, err)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group, so that stopping it reaches its Terraform; and it dies with trueup.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		_ = os.Remove(out.Name())
