@@ -231,3 +231,19 @@ func readFile(t *testing.T, path string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+func TestATreeWithASymlinkOutOfItIsRefusedByTheRunner(t *testing.T) {
+	ran := false
+	ex := &agentExecutor{local: &fakeLocal{PlanFunc: func(ctx context.Context, spec reconciler.RunSpec) (*reconciler.Plan, error) {
+		ran = true
+		return writingPlan("P")(ctx, spec)
+	}}}
+	spec := testSpec(t)
+	// Branch code committed a link to a file of the host (git keeps symlinks as they are).
+	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(spec.Workdir, "stacks", "a", "passwd")))
+	_, err := testRunner(t, ex).Plan(context.Background(), spec)
+	require.Error(t, err)
+	assert.Equal(t, reconciler.KindFailed, reconciler.KindOf(err))
+	assert.Contains(t, err.Error(), `fetch tree: unpack tree: entry "stacks/a/passwd": a symlink to "/etc/passwd" points outside the tree`)
+	assert.False(t, ran, "Terraform never ran")
+}
