@@ -125,13 +125,11 @@ type ErrorResult struct {
 
 // errorResult describes err for the control plane.
 func errorResult(err error) *ErrorResult {
-	op := "runner"
 	var e *reconciler.Error
 	if errors.As(err, &e) {
-		op = e.Op
-		return &ErrorResult{Kind: e.Kind.String(), Op: op, Message: e.Err.Error()}
+		return &ErrorResult{Kind: e.Kind.String(), Op: e.Op, Message: e.Err.Error()}
 	}
-	return &ErrorResult{Kind: reconciler.KindOf(err).String(), Op: op, Message: err.Error()}
+	return &ErrorResult{Kind: reconciler.KindFailed.String(), Op: "runner", Message: err.Error()}
 }
 
 // err is the reconciler error the runner reported.

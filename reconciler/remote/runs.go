@@ -99,32 +99,33 @@ func (r *run) discard() {
 	}
 }
 
-// register adds a run under a fresh id with a fresh token and returns both.
-func (rn *Runner) register(r *run) (token string, err error) {
+// register adds a run under a fresh id with a fresh token and returns the token.
+func (r *Runner) register(rn *run) (string, error) {
 	b := make([]byte, 16+32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
 	id, token := hex.EncodeToString(b[:16]), base64.RawURLEncoding.EncodeToString(b[16:]) // a 256-bit token
-	r.id, r.job.RunID = id, id
-	r.tokenSum = sha256.Sum256([]byte(token))
-	r.result = make(chan delivered, 1)
-	rn.mu.Lock()
-	rn.runs[id] = r
-	rn.mu.Unlock()
+	rn.id, rn.job.RunID = id, id
+	rn.tokenSum = sha256.Sum256([]byte(token))
+	rn.result = make(chan delivered, 1)
+	r.mu.Lock()
+	r.runs[id] = rn
+	r.mu.Unlock()
 	return token, nil
 }
 
 // unregister ends the run: its token is dead from now on.
-func (rn *Runner) unregister(r *run) {
-	rn.mu.Lock()
-	delete(rn.runs, r.id)
-	rn.mu.Unlock()
-	r.discard()
+func (r *Runner) unregister(rn *run) {
+	r.mu.Lock()
+	delete(r.runs, rn.id)
+	r.mu.Unlock()
+	rn.discard()
 }
 
-func (rn *Runner) lookup(id string) *run {
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	return rn.runs[id]
+// lookup returns the live run with id, or nil.
+func (r *Runner) lookup(id string) *run {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.runs[id]
 }
