@@ -81,8 +81,10 @@ func (c Config) validateRunner() []error {
 	if r.Process.Binary != "" && !filepath.IsAbs(r.Process.Binary) {
 		bad("runner.process.binary must be an absolute path, got %q", r.Process.Binary)
 	}
-	if r.Executor == executorProcess && c.Store.Postgres != nil {
-		bad("runner.executor: process does not work with store.postgres yet (runners do not get the shared Terraform state); use local")
+	if r.Executor != executorLocal && c.Store.Postgres != nil {
+		// Runners do not get the shared Terraform state, and a runner's calls may reach the standby,
+		// which knows nothing of the leader's runs.
+		bad("runner.executor: %s does not work with store.postgres yet (two replicas): use local", r.Executor)
 	}
 	return errs
 }
