@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/trueup/trueup/reconciler"
@@ -166,7 +168,7 @@ func (a *Agent) execute(ctx context.Context, job Job, tfLog *slog.Logger) (Resul
 	if err != nil {
 		return Result{Error: errorResult(err)}, nil
 	}
-	b, err := os.ReadFile(p.File)
+	b, err := readPlanOutput(p.File)
 	if err != nil {
 		return failed("plan", fmt.Errorf("read the plan file: %w", err)), nil
 	}
@@ -176,6 +178,28 @@ func (a *Agent) execute(ctx context.Context, job Job, tfLog *slog.Logger) (Resul
 	}
 	return Result{Plan: &PlanResult{SHA256: sum, Changes: p.Changes, Drift: p.Drift, Complete: p.Complete,
 		OutputChanges: p.OutputChanges, Rendered: p.Rendered, TerraformMillis: p.TerraformTime.Milliseconds()}}, nil
+}
+
+// readPlanOutput reads the plan file Terraform wrote, in a directory untrusted code can write:
+// only a regular file, never through a symlink, never blocking, at most MaxPlanFile bytes.
+func readPlanOutput(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxPlanFile+1))
+	if err == nil && len(b) > MaxPlanFile {
+		err = fmt.Errorf("%s is larger than %d bytes", path, MaxPlanFile)
+	}
+	return b, err
 }
 
 func failed(op string, err error) Result {

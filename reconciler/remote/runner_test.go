@@ -247,3 +247,20 @@ func TestATreeWithASymlinkOutOfItIsRefusedByTheRunner(t *testing.T) {
 	assert.Contains(t, err.Error(), `fetch tree: unpack tree: entry "stacks/a/passwd": a symlink to "/etc/passwd" points outside the tree`)
 	assert.False(t, ran, "Terraform never ran")
 }
+
+func TestAPlanFileReplacedByASymlinkIsNotSent(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("daemon's secret"), 0o600))
+	ex := &agentExecutor{local: &fakeLocal{PlanFunc: func(_ context.Context, spec reconciler.RunSpec) (*reconciler.Plan, error) {
+		// Branch code, which can write its data dir, swaps the plan file for a link to a secret.
+		f := filepath.Join(spec.DataDir, "plan.tfplan")
+		return &reconciler.Plan{File: f, Complete: true}, os.Symlink(secret, f)
+	}}}
+	spec := testSpec(t)
+	spec.Untrusted = true
+	_, err := testRunner(t, ex).Plan(context.Background(), spec)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "read the plan file")
+	_, statErr := os.Stat(filepath.Join(spec.DataDir, PlanFileName))
+	assert.True(t, os.IsNotExist(statErr), "nothing reached the daemon")
+}
