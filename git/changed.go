@@ -24,7 +24,7 @@ func (m *Mirror) Changed(ctx context.Context, from, to reconciler.Revision) ([]s
 	}
 	if from == "" {
 		var paths []string
-		err := walkTree(m, toTree, "", func(p string, e object.TreeEntry) error {
+		err := walkTree(m, toTree, "", nil, func(p string, e object.TreeEntry) error {
 			paths = append(paths, p)
 			return ctx.Err()
 		})
@@ -60,18 +60,21 @@ func (m *Mirror) Changed(ctx context.Context, from, to reconciler.Revision) ([]s
 
 // walkTree calls fn for every non-directory entry under t (files, symlinks, submodules) with its
 // slash-separated path, reading only tree objects. Callers hold m.mu.
-func walkTree(m *Mirror, t *object.Tree, prefix string, fn func(path string, e object.TreeEntry) error) error {
+func walkTree(m *Mirror, t *object.Tree, prefix string, skip map[string]bool, fn func(path string, e object.TreeEntry) error) error {
 	for _, e := range t.Entries {
 		p := e.Name
 		if prefix != "" {
 			p = prefix + "/" + e.Name
 		}
 		if e.Mode == filemode.Dir {
+			if skip[p] {
+				continue
+			}
 			sub, err := m.repo.TreeObject(e.Hash)
 			if err != nil {
 				return fmt.Errorf("tree %s: %w", p, err)
 			}
-			if err := walkTree(m, sub, p, fn); err != nil {
+			if err := walkTree(m, sub, p, skip, fn); err != nil {
 				return err
 			}
 			continue

@@ -26,8 +26,10 @@ type tracked struct {
 	mode filemode.FileMode
 }
 
-// Checkout makes dir hold exactly the tracked files of rev: regular files (with the executable bit
-// when git has it) and symbolic links. It keeps a manifest in dir (.trueup-checkout.json) of what
+// Checkout makes dir hold exactly the tracked files of rev outside the directories skip names
+// (slash-separated, relative to the repository root; their files are not written, and removed when
+// an earlier Checkout wrote them): regular files (with the executable bit when git has it) and
+// symbolic links. It keeps a manifest in dir (.trueup-checkout.json) of what
 // it wrote, so that
 //   - a file whose blob and mode did not change, and that still has the size and modification time
 //     Checkout left, is not rewritten;
@@ -40,15 +42,15 @@ type tracked struct {
 // os.Root on dir, and tree paths with ".", ".." or ".git" components are refused, so a hostile tree
 // cannot write outside dir. Submodules become empty directories.
 // Checkout may run concurrently with other Mirror calls, but not with another Checkout of the same dir.
-func (m *Mirror) Checkout(ctx context.Context, rev reconciler.Revision, dir string) error {
-	if err := m.checkout(ctx, rev, dir); err != nil {
+func (m *Mirror) Checkout(ctx context.Context, rev reconciler.Revision, dir string, skip ...string) error {
+	if err := m.checkout(ctx, rev, dir, skip); err != nil {
 		return fmt.Errorf("checkout %s: %w", rev.Short(), err)
 	}
 	return nil
 }
 
-func (m *Mirror) checkout(ctx context.Context, rev reconciler.Revision, dir string) error {
-	want, submodules, err := m.trackedFiles(ctx, rev)
+func (m *Mirror) checkout(ctx context.Context, rev reconciler.Revision, dir string, skip []string) error {
+	want, submodules, err := m.trackedFiles(ctx, rev, skip)
 	if err != nil {
 		return err
 	}
@@ -128,17 +130,22 @@ func (m *Mirror) checkout(ctx context.Context, rev reconciler.Revision, dir stri
 }
 
 // trackedFiles lists rev's files (not directories) with their blobs and modes, reading tree
-// objects only, and the paths of its submodules. Paths are checked to stay inside the checkout.
-func (m *Mirror) trackedFiles(ctx context.Context, rev reconciler.Revision) (map[string]tracked, []string, error) {
+// objects only, and the paths of its submodules, leaving out the directories skip names. Paths are
+// checked to stay inside the checkout.
+func (m *Mirror) trackedFiles(ctx context.Context, rev reconciler.Revision, skip []string) (map[string]tracked, []string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, t, err := m.rootTree(rev)
 	if err != nil {
 		return nil, nil, err
 	}
+	skipped := make(map[string]bool, len(skip))
+	for _, d := range skip {
+		skipped[path.Clean(d)] = true
+	}
 	files := map[string]tracked{}
 	var submodules []string
-	err = walkTree(m, t, "", func(p string, e object.TreeEntry) error {
+	err = walkTree(m, t, "", skipped, func(p string, e object.TreeEntry) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

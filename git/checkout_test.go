@@ -213,3 +213,36 @@ func TestCheckoutUnknownRevision(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "checkout 01234567")
 }
+
+func TestCheckoutLeavesOutSkippedDirectories(t *testing.T) {
+	ctx := context.Background()
+	remote := gittest.NewRemote(t)
+	rev := remote.CommitAndPush("first", map[string]string{
+		"stacks/a/main.tf":     "a",
+		"stacks/b/main.tf":     "b",
+		"stacks/b/sub/data.tf": "data",
+		"stacks/bb/main.tf":    "bb",
+		"modules/shared/x.tf":  "x",
+	})
+	m := polled(t, remote)
+	dir := t.TempDir()
+	require.NoError(t, m.Checkout(ctx, rev, dir))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stacks/b/terraform.tfstate"), []byte("{}"), 0o644))
+
+	require.NoError(t, m.Checkout(ctx, rev, dir, "stacks/b/"))
+	assert.Equal(t, "a", readFile(t, filepath.Join(dir, "stacks/a/main.tf")))
+	assert.Equal(t, "bb", readFile(t, filepath.Join(dir, "stacks/bb/main.tf")), "a skip names a directory, not a prefix")
+	assert.Equal(t, "x", readFile(t, filepath.Join(dir, "modules/shared/x.tf")))
+	assert.NoFileExists(t, filepath.Join(dir, "stacks/b/main.tf"), "a skipped directory's files written before are removed")
+	assert.NoDirExists(t, filepath.Join(dir, "stacks/b/sub"))
+	assert.Equal(t, "{}", readFile(t, filepath.Join(dir, "stacks/b/terraform.tfstate")), "files Checkout did not write stay")
+
+	fresh := t.TempDir()
+	require.NoError(t, m.Checkout(ctx, rev, fresh, "stacks/a", "modules/shared"))
+	assert.NoDirExists(t, filepath.Join(fresh, "stacks/a"))
+	assert.NoDirExists(t, filepath.Join(fresh, "modules"))
+	assert.Equal(t, "data", readFile(t, filepath.Join(fresh, "stacks/b/sub/data.tf")))
+
+	require.NoError(t, m.Checkout(ctx, rev, fresh))
+	assert.Equal(t, "a", readFile(t, filepath.Join(fresh, "stacks/a/main.tf")), "a directory no longer skipped is written")
+}

@@ -38,9 +38,15 @@ type Options struct {
 	Branch string
 	// Auth authenticates to the remote. When nil, Token or TokenFunc is used for https URLs.
 	Auth transport.AuthMethod
-	// Token is a static https token (a GitHub PAT or installation token), sent as
-	// BasicAuth{Username: "x-access-token", Password: Token}.
+	// Token is a static https token (a GitHub PAT or installation token, a GitLab access token),
+	// sent as BasicAuth{Username: Username, Password: Token}.
 	Token string
+	// Username goes with the token over https: default "x-access-token" (GitHub); GitLab documents
+	// "oauth2".
+	Username string
+	// PullRefs is where the remote keeps pull request heads, as refs/<PullRefs>/N/head:
+	// PullRefsGitHub (default, refs/pull) or PullRefsGitLab (refs/merge-requests).
+	PullRefs string
 	// TokenFunc supplies a fresh https token for each remote operation (a GitHub App installation
 	// token that expires). It takes precedence over Token.
 	TokenFunc func(ctx context.Context) (string, error)
@@ -84,6 +90,13 @@ func Open(ctx context.Context, opts Options) (*Mirror, error) {
 	}
 	if opts.Branch == "" {
 		opts.Branch = "main"
+	}
+	switch opts.PullRefs {
+	case "":
+		opts.PullRefs = PullRefsGitHub
+	case PullRefsGitHub, PullRefsGitLab:
+	default:
+		return nil, fmt.Errorf("open mirror: pull request refs %q: want %s or %s", opts.PullRefs, PullRefsGitHub, PullRefsGitLab)
 	}
 	url, err := normalizeURL(opts.URL)
 	if err != nil {
@@ -174,7 +187,11 @@ func (m *Mirror) auth(ctx context.Context) (transport.AuthMethod, error) {
 	if token == "" {
 		return nil, nil
 	}
-	return &http.BasicAuth{Username: "x-access-token", Password: token}, nil
+	username := m.opts.Username
+	if username == "" {
+		username = "x-access-token"
+	}
+	return &http.BasicAuth{Username: username, Password: token}, nil
 }
 
 // commit resolves rev to a commit. rev is a full hash; a branch name of the mirror is also

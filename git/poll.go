@@ -16,10 +16,21 @@ import (
 	"github.com/trueup/trueup/reconciler"
 )
 
-// fetchSpecs are the only refs the mirror keeps: branches and GitHub's pull request heads. No tags.
-var fetchSpecs = []config.RefSpec{
-	"+refs/heads/*:refs/heads/*",
-	"+refs/pull/*/head:refs/pull/*/head",
+// Where code hosts keep the head of pull request N: refs/<namespace>/N/head.
+const (
+	// PullRefsGitHub is GitHub's namespace: refs/pull/N/head (the default).
+	PullRefsGitHub = "refs/pull"
+	// PullRefsGitLab is GitLab's namespace: refs/merge-requests/N/head.
+	PullRefsGitLab = "refs/merge-requests"
+)
+
+// fetchSpecs are the only refs the mirror keeps: branches and the code host's pull request heads
+// (under pullRefs). No tags.
+func fetchSpecs(pullRefs string) []config.RefSpec {
+	return []config.RefSpec{
+		"+refs/heads/*:refs/heads/*",
+		config.RefSpec("+" + pullRefs + "/*/head:" + pullRefs + "/*/head"),
+	}
 }
 
 // Poll lists the remote's refs (no objects are transferred), compares them with the mirror's, and
@@ -91,7 +102,7 @@ func (m *Mirror) Poll(ctx context.Context) (reconciler.Heads, error) {
 	if missing {
 		m.maintainPacks(ctx)
 	}
-	return headsOf(local), nil
+	return m.headsOf(local), nil
 }
 
 // listRemote returns the remote's branch and pull heads. Callers hold m.mu.
@@ -105,7 +116,7 @@ func (m *Mirror) listRemote(ctx context.Context, auth transport.AuthMethod) (map
 	}
 	out := make(map[plumbing.ReferenceName]plumbing.Hash, len(refs))
 	for _, ref := range refs {
-		if ref.Type() == plumbing.HashReference && kept(ref.Name()) {
+		if ref.Type() == plumbing.HashReference && m.kept(ref.Name()) {
 			out[ref.Name()] = ref.Hash()
 		}
 	}
@@ -120,7 +131,7 @@ func (m *Mirror) localRefs() (map[plumbing.ReferenceName]plumbing.Hash, error) {
 	}
 	out := map[plumbing.ReferenceName]plumbing.Hash{}
 	err = iter.ForEach(func(ref *plumbing.Reference) error {
-		if ref.Type() == plumbing.HashReference && kept(ref.Name()) {
+		if ref.Type() == plumbing.HashReference && m.kept(ref.Name()) {
 			out[ref.Name()] = ref.Hash()
 		}
 		return nil
@@ -131,17 +142,18 @@ func (m *Mirror) localRefs() (map[plumbing.ReferenceName]plumbing.Hash, error) {
 	return out, nil
 }
 
-// kept reports whether the mirror follows a ref: refs/heads/* and refs/pull/<n>/head.
-func kept(name plumbing.ReferenceName) bool {
+// kept reports whether the mirror follows a ref: refs/heads/* and <pull refs>/<n>/head.
+func (m *Mirror) kept(name plumbing.ReferenceName) bool {
 	if name.IsBranch() {
 		return true
 	}
-	_, ok := pullNumber(name)
+	_, ok := pullNumber(m.opts.PullRefs, name)
 	return ok
 }
 
-func pullNumber(name plumbing.ReferenceName) (int, bool) {
-	rest, ok := strings.CutPrefix(name.String(), "refs/pull/")
+// pullNumber is the pull request whose head name is, under pullRefs ("refs/pull").
+func pullNumber(pullRefs string, name plumbing.ReferenceName) (int, bool) {
+	rest, ok := strings.CutPrefix(name.String(), pullRefs+"/")
 	if !ok {
 		return 0, false
 	}
@@ -153,12 +165,12 @@ func pullNumber(name plumbing.ReferenceName) (int, bool) {
 	return n, err == nil && n > 0
 }
 
-func headsOf(refs map[plumbing.ReferenceName]plumbing.Hash) reconciler.Heads {
+func (m *Mirror) headsOf(refs map[plumbing.ReferenceName]plumbing.Hash) reconciler.Heads {
 	heads := reconciler.Heads{Branches: map[string]reconciler.Revision{}, Pulls: map[int]reconciler.Revision{}}
 	for name, h := range refs {
 		if name.IsBranch() {
 			heads.Branches[name.Short()] = reconciler.Revision(h.String())
-		} else if n, ok := pullNumber(name); ok {
+		} else if n, ok := pullNumber(m.opts.PullRefs, name); ok {
 			heads.Pulls[n] = reconciler.Revision(h.String())
 		}
 	}
@@ -175,7 +187,7 @@ func (m *Mirror) fetch(ctx context.Context, auth transport.AuthMethod) error {
 	start := time.Now()
 	m.fetches++
 	err := m.remote.FetchContext(ctx, &gogit.FetchOptions{
-		RefSpecs: fetchSpecs,
+		RefSpecs: fetchSpecs(m.opts.PullRefs),
 		Tags:     gogit.NoTags,
 		Auth:     auth,
 		Force:    true,

@@ -46,6 +46,34 @@ func TestPollFetchesOnceThenNothing(t *testing.T) {
 	assert.Equal(t, 1, fetchCount(m), "a poll with nothing new fetches nothing")
 }
 
+// A GitLab remote keeps merge request heads as refs/merge-requests/N/head (forks' too): with
+// PullRefsGitLab the mirror follows those, and not refs/pull/N/head.
+func TestPollFollowsGitLabMergeRequestRefs(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	main1 := remote.CommitAndPush("first", map[string]string{"main.tf": "a"})
+	remote.Branch("feature")
+	feature := remote.Commit("feature work")
+	remote.SetMergeRequestRef(4, feature)
+	remote.SetPullRef(9, feature)
+
+	m, err := Open(t.Context(), Options{URL: remote.URL(), Dir: filepath.Join(t.TempDir(), "mirror.git"), PullRefs: PullRefsGitLab})
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	heads, err := m.Poll(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, reconciler.Heads{
+		Branches: map[string]reconciler.Revision{"main": main1},
+		Pulls:    map[int]reconciler.Revision{4: feature},
+	}, heads)
+	tree, err := m.Tree(t.Context(), feature)
+	require.NoError(t, err, "the merge request's head was fetched")
+	_, err = fs.Stat(tree, "main.tf")
+	require.NoError(t, err)
+
+	_, err = Open(t.Context(), Options{URL: remote.URL(), Dir: t.TempDir(), PullRefs: "refs/changes"})
+	assert.Error(t, err, "an unknown pull request namespace")
+}
+
 func TestPollFetchesNewCommit(t *testing.T) {
 	ctx := context.Background()
 	remote := gittest.NewRemote(t)
@@ -203,6 +231,7 @@ func TestAuth(t *testing.T) {
 	}{
 		{"https token", Options{URL: "https://github.com/o/r.git", Token: "t"}, &http.BasicAuth{Username: "x-access-token", Password: "t"}, false},
 		{"token func wins", Options{URL: "https://github.com/o/r.git", Token: "t", TokenFunc: tokenFunc}, &http.BasicAuth{Username: "x-access-token", Password: "fresh"}, false},
+		{"gitlab's user name", Options{URL: "https://gitlab.example.com/g/r.git", Token: "t", Username: "oauth2"}, &http.BasicAuth{Username: "oauth2", Password: "t"}, false},
 		{"no token", Options{URL: "https://github.com/o/r.git"}, nil, false},
 		{"local path ignores token", Options{URL: "/srv/repo.git", Token: "t"}, nil, false},
 		{"explicit auth", Options{URL: "ssh://git@host/r.git", Auth: &http.BasicAuth{Username: "u"}}, &http.BasicAuth{Username: "u"}, false},

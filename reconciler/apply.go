@@ -17,10 +17,10 @@ func (r *Reconciler) applyApproval(ctx context.Context, st StackState) StackStat
 	return st
 }
 
-// applyHead plans the stack at head and applies exactly that plan: observe (plan, the reviewed
-// pull request), decide (applyOutcome, or holdOutcome), act and record.
-func (r *Reconciler) applyHead(ctx context.Context, stack Stack, st StackState, head Revision) {
-	spec := r.spec(stack, head, r.opts.Branch)
+// applyHead plans the stack at head (spec's revision) and applies exactly that plan: observe (plan,
+// the reviewed pull request), decide (applyOutcome, or holdOutcome), act and record.
+func (r *Reconciler) applyHead(ctx context.Context, spec RunSpec, st StackState) {
+	stack, head := spec.Stack, spec.Revision
 	run, ok := r.startRun(ctx, stack.Name, r.opts.Branch, RunApply, head)
 	if !ok {
 		return

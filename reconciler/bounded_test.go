@@ -19,8 +19,9 @@ func (s *dagSource) unset(names ...string) {
 }
 
 // TestThousandBranchesComeAndGoAndLeaveNoState: a long-running daemon holds only live state. A
-// thousand branches are created (each planned) and deleted, and a stack leaves main; afterwards no
-// target, target layout, publish lock or drift schedule entry of theirs is left.
+// thousand branches are created (each planned, each holding only the one stack of two it plans) and
+// deleted, and a stack leaves main; afterwards no target, target stack, publish lock or drift
+// schedule entry of theirs is left.
 func TestThousandBranchesComeAndGoAndLeaveNoState(t *testing.T) {
 	p := newPullsHarness(t)
 	r1 := p.dag.add("r1", pullBase)
@@ -47,16 +48,18 @@ func TestThousandBranchesComeAndGoAndLeaveNoState(t *testing.T) {
 			}
 			return true
 		})
+		_, held, _, _ := p.rec.LiveEntries()
+		assert.Equal(t, perRound, held, "each branch holds the one stack it plans, not its whole layout")
 		p.dag.unset(names...)
 		eventually(t, fmt.Sprintf("round %d forgotten", round), func() bool {
-			targets, layouts, locks, _ := p.rec.LiveEntries()
-			return targets == 0 && layouts == 0 && locks == 0
+			targets, stacks, locks, _ := p.rec.LiveEntries()
+			return targets == 0 && stacks == 0 && locks == 0
 		})
 	}
 
 	r2 := p.dag.add("r2", map[string]string{"stacks/a/main.tf": "a1"}, r1) // stacks/b leaves main
 	p.dag.set(map[string]Revision{"main": r2})
 	eventually(t, "the removed stack's drift schedule is dropped", func() bool { _, _, _, n := p.rec.LiveEntries(); return n == 1 })
-	targets, layouts, locks, drift := p.rec.LiveEntries()
-	assert.Equal(t, [4]int{0, 0, 0, 1}, [4]int{targets, layouts, locks, drift})
+	targets, stacks, locks, drift := p.rec.LiveEntries()
+	assert.Equal(t, [4]int{0, 0, 0, 1}, [4]int{targets, stacks, locks, drift})
 }

@@ -123,7 +123,11 @@ func sortByName(s []StackStatus) {
 func (r *Reconciler) Reconcile(ctx context.Context, name string) error {
 	r.mu.Lock()
 	_, inLayout := r.layout.Stack(name)
+	loaded := r.head != ""
 	r.mu.Unlock()
+	if !loaded {
+		return fmt.Errorf("main's stacks are not read yet: %w", ErrNotReady)
+	}
 	if !inLayout {
 		return fmt.Errorf("stack %q is not in the repository at main's head: %w", name, ErrNotFound)
 	}

@@ -55,8 +55,8 @@ func (r *Reconciler) RequestDriftCheck(stack string) {
 
 // driftCheck plans the stack at its applied revision and, by policy, corrects, holds or alerts:
 // observe (plan), decide (driftCheckOutcome, then correctionOutcome), act and record.
-func (r *Reconciler) driftCheck(ctx context.Context, stack Stack, st StackState, head Revision, p DriftPolicy) {
-	spec := r.spec(stack, head, r.opts.Branch)
+func (r *Reconciler) driftCheck(ctx context.Context, spec RunSpec, st StackState, p DriftPolicy) {
+	stack, head := spec.Stack, spec.Revision
 	run, ok := r.startRun(ctx, stack.Name, r.opts.Branch, RunDrift, head)
 	if !ok {
 		return

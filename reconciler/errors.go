@@ -63,6 +63,10 @@ func KindOf(err error) ErrorKind {
 // ErrNotFound is returned by stores and sources for a missing item.
 var ErrNotFound = errors.New("not found")
 
+// ErrNotReady is returned for a request that needs what the daemon has not read yet (main's stacks,
+// just after a start or a takeover): try again shortly.
+var ErrNotReady = errors.New("not ready")
+
 // ErrFenced is returned by a store shared by several replicas for a write made under a lease epoch
 // that is no longer the leader's: the replica lost its lease and must stop acting as leader.
 var ErrFenced = errors.New("fenced: this replica no longer holds the leader's lease")

@@ -70,7 +70,9 @@ func (s *fakeSource) Tree(ctx context.Context, rev Revision) (fs.FS, error) {
 	return maps.Clone(s.trees[rev]), nil
 }
 
-func (s *fakeSource) Checkout(ctx context.Context, rev Revision, dir string) error { return nil }
+func (s *fakeSource) Checkout(ctx context.Context, rev Revision, dir string, skip ...string) error {
+	return nil
+}
 
 func (s *fakeSource) MergeBase(ctx context.Context, a, b Revision) (Revision, error) {
 	return "", ErrNotFound

@@ -8,7 +8,7 @@ type PullRequest struct {
 	Title  string
 	// HeadBranch is the branch name the pull request proposes.
 	HeadBranch string
-	// Head is the head commit (refs/pull/N/head).
+	// Head is the head commit (refs/pull/N/head on GitHub, refs/merge-requests/N/head on GitLab).
 	Head Revision
 	// Base is the branch it merges into ("main").
 	Base string
@@ -19,6 +19,8 @@ type PullRequest struct {
 	Merged bool
 	// MergeCommit is the commit on Base that the merge made, once Merged.
 	MergeCommit Revision
+	// Author is the login of whoever opened it (for commands: who may not approve their own).
+	Author string
 }
 
 // StatusState is a commit status state.
@@ -50,6 +52,9 @@ type StackReport struct {
 	// Notice is shown in the stack's section, e.g. that the branch changes a privilege setting
 	// (AWS roles, on_apply) that takes effect only after the merge.
 	Notice string
+	// Stale is true when main has moved and changed this stack since this plan was made: it is being
+	// planned again. A merge meanwhile is still compared with this plan, the one shown.
+	Stale bool
 }
 
 // PullReport is everything one pull request comment shows.

@@ -5,9 +5,15 @@ import (
 	"sync"
 )
 
-// maxCachedLayouts bounds the layouts kept: main's head, the open pull requests' heads and some
-// history.
-const maxCachedLayouts = 256
+// The layouts kept are bounded in number and in the stacks they hold together: a layout of 2,000
+// stacks takes about 2 MB, so a daemon following such a repository with 200 open pull requests
+// (each on a tree of its own) would hold hundreds of MB if every tree's layout stayed. The newest
+// layout is always kept. Main's layout is also held by the Reconciler, and the planner keeps the
+// stacks each target plans, so an evicted tree costs a re-read only when it is seen again.
+const (
+	maxCachedLayouts = 256
+	maxCachedStacks  = 20_000
+)
 
 // treeHasher is an fs.FS of a git tree that knows the tree's hash (git's treeFS).
 type treeHasher interface {
@@ -18,9 +24,10 @@ type treeHasher interface {
 // created from main, a merge whose tree a pull request already had) is not read again. Errors are
 // not cached: a layout that failed to load is read again next time. It has its own lock.
 type layoutCache struct {
-	mu    sync.Mutex
-	byKey map[string]*Layout
-	order []string // oldest first
+	mu     sync.Mutex
+	byKey  map[string]*Layout
+	order  []string // oldest first
+	stacks int      // the stacks of the layouts in byKey
 }
 
 // load returns the layout of fsys, reading it with loader unless its tree was seen before.
@@ -48,7 +55,9 @@ func (c *layoutCache) load(fsys fs.FS, loader LayoutLoader) (*Layout, error) {
 	if _, dup := c.byKey[key]; !dup {
 		c.byKey[key] = l
 		c.order = append(c.order, key)
-		if len(c.order) > maxCachedLayouts {
+		c.stacks += len(l.Stacks)
+		for len(c.order) > 1 && (len(c.order) > maxCachedLayouts || c.stacks > maxCachedStacks) {
+			c.stacks -= len(c.byKey[c.order[0]].Stacks)
 			delete(c.byKey, c.order[0])
 			c.order = c.order[1:]
 		}

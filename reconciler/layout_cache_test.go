@@ -59,3 +59,29 @@ func TestLayoutsAreReadOncePerTree(t *testing.T) {
 	}
 	assert.LessOrEqual(t, len(c.byKey), maxCachedLayouts, "the cache is bounded")
 }
+
+// Big layouts are bounded by the stacks they hold together, not only by their number: 200 pull
+// requests on a 2,000-stack repository must not keep 200 layouts of 2,000 stacks.
+func TestLayoutCacheIsBoundedByStacks(t *testing.T) {
+	const perLayout = 2000
+	loader := func(fsys fs.FS) (*Layout, error) {
+		return &Layout{Stacks: make([]Stack, perLayout)}, nil
+	}
+	var c layoutCache
+	for i := range 200 {
+		_, err := c.load(hashedFS{hash: fmt.Sprint("pr", i)}, loader)
+		require.NoError(t, err)
+	}
+	held := 0
+	for _, l := range c.byKey {
+		held += len(l.Stacks)
+	}
+	assert.LessOrEqual(t, held, maxCachedStacks, "the stacks the cached layouts hold together are bounded")
+	assert.Equal(t, held, c.stacks)
+	assert.Contains(t, c.byKey, "pr199", "the newest layout is kept")
+
+	huge := func(fs.FS) (*Layout, error) { return &Layout{Stacks: make([]Stack, maxCachedStacks+1)}, nil }
+	_, err := c.load(hashedFS{hash: "huge"}, huge)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"huge"}, c.order, "a layout over the whole budget is still kept while it is the newest")
+}

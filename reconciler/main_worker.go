@@ -40,9 +40,9 @@ func (r *Reconciler) reconcileMain(ctx context.Context, k Key) {
 		r.queue.AddAfter(k, d.At.Sub(r.opts.Now()))
 	case StepApply:
 		r.drift.clearDue(k.Stack)
-		r.applyHead(ctx, stack, st, head)
+		r.applyHead(ctx, r.spec(stack, head, r.opts.Branch, layout.stackDirs()), st)
 	case StepDriftCheck:
-		r.driftCheck(ctx, stack, st, head, snap.Policy)
+		r.driftCheck(ctx, r.spec(stack, head, r.opts.Branch, layout.stackDirs()), st, snap.Policy)
 	}
 }
 

@@ -18,17 +18,22 @@ const maxStoredRendering = 1 << 20
 // updates the commit status and the pull request comment: observe, plan, decide (planOutcome), then
 // act and record.
 func (p *planner) planTarget(ctx context.Context, k Key) {
-	t, stack, notice, ok := p.planWanted(ctx, k)
+	if p.staleWaitsForMain(k) {
+		return
+	}
+	mainHead, _ := p.main()
+	t, spec, notice, ok := p.planWanted(ctx, k)
 	if !ok {
 		return
 	}
+	stack := spec.Stack
 	in := planRun{Target: t, Stack: stack.Name, Notice: notice}
 	if in.Run, ok = p.runs.startRun(ctx, stack.Name, t.Name, RunPlan, t.Head); !ok {
 		return
 	}
 	log := p.log.With("stack", stack.Name, "target", t.Name, "rev", t.Head.Short(), "run", in.Run.ID)
 	log.Info("plan started")
-	in.Plan, in.Err = p.runPlan(ctx, t, stack)
+	in.Plan, in.Err = p.runPlan(ctx, t, spec)
 	now := p.now()
 	in.Gone = p.targetGone(t.Name)
 	out := planOutcome(in, now)
@@ -46,34 +51,32 @@ func (p *planner) planTarget(ctx context.Context, k Key) {
 	p.runs.finishRun(ctx, out.Run)
 	if out.Record != nil {
 		p.putPlan(ctx, *out.Record)
+		p.stale.clear(k, mainHead)
 	}
 	if out.Publish {
 		p.publish(ctx, t.Name)
 	}
 }
 
-// planWanted returns the target and the stack (with trusted privilege, and the notice about it) that
-// k asks to plan, or false when there is nothing to plan: the target moved on or closed (its new
-// head queues its own work), or the stack is already planned at this head.
-func (p *planner) planWanted(ctx context.Context, k Key) (target, Stack, string, bool) {
-	t, layout, ok := p.followed(k.Branch)
-	if !ok || !slices.Contains(t.Stacks, k.Stack) {
-		return target{}, Stack{}, "", false
+// planWanted returns the target and where its stack runs (with trusted privilege, and the notice
+// about it) that k asks to plan, or false when there is nothing to plan: the target moved on or
+// closed (its new head queues its own work), or the stack is already planned at this head.
+func (p *planner) planWanted(ctx context.Context, k Key) (target, RunSpec, string, bool) {
+	t, stacks, ok := p.followed(k.Branch)
+	i := slices.IndexFunc(stacks.planned, func(s Stack) bool { return s.Name == k.Stack })
+	if !ok || i < 0 || !slices.Contains(t.Stacks, k.Stack) {
+		return target{}, RunSpec{}, "", false
 	}
-	branchStack, ok := layout.Stack(k.Stack)
-	if !ok {
-		return target{}, Stack{}, "", false
+	forced := p.replans.take(k)
+	if prev, err := p.store.BranchPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning && !forced {
+		return target{}, RunSpec{}, "", false
 	}
-	if prev, err := p.store.BranchPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning {
-		return target{}, Stack{}, "", false
-	}
-	stack, notice := p.trustedPrivilege(branchStack)
-	return t, stack, notice, true
+	stack, notice := p.trustedPrivilege(stacks.planned[i])
+	return t, p.runs.spec(stack, t.Head, t.Name, stacks.dirs), notice, true
 }
 
-// runPlan plans stack at t's head with the code of t's branch.
-func (p *planner) runPlan(ctx context.Context, t target, stack Stack) (*Plan, error) {
-	spec := p.runs.spec(stack, t.Head, t.Name)
+// runPlan plans spec's stack at t's head with the code of t's branch.
+func (p *planner) runPlan(ctx context.Context, t target, spec RunSpec) (*Plan, error) {
 	spec.Render = true
 	pr, codeBranch := 0, t.Name
 	if t.Pull != nil {

@@ -11,9 +11,9 @@ import (
 )
 
 // planner owns branch and pull request planning: which targets (branches and open pull requests)
-// are followed, the layout each was read with, the per-target publish locks, planning one stack on
-// a target, the living comment and commit statuses, the merges it sees, and the comparison of a
-// merge's plan with the reviewed one at apply time. It holds none of main's state: it asks main for
+// are followed, the stacks each plans (as its layout defines them), the per-target publish locks,
+// planning one stack on a target, the living comment and commit statuses, the merges it sees, and
+// the comparison of a merge's plan with the reviewed one at apply time. It holds none of main's state: it asks main for
 // its head and layout, and runs through the shared run helpers.
 type planner struct {
 	branch     string // the applied branch: never a target
@@ -32,14 +32,20 @@ type planner struct {
 
 	mu      sync.Mutex
 	targets map[string]*target
-	layouts map[string]*Layout // the layout each target was read with
+	// stacks are the stacks each target plans, as the target's layout defines them: only those,
+	// since a layout of every stack for each of hundreds of pull requests would hold megabytes each.
+	stacks map[string]targetStacks
 	// publishLocks serialise the comment and the plan-record rewrites of one branch or pull request.
 	publishLocks keyedLocks
+	// replans are stacks to plan again at a head already planned (replan.go).
+	replans replanSet
+	// stale are pull request plans main moved under, until planned again (stale.go).
+	stale staleSet
 }
 
 // runHelpers are the run helpers the planner shares with apply and drift (runs.go).
 type runHelpers interface {
-	spec(s Stack, rev Revision, target string) RunSpec
+	spec(s Stack, rev Revision, target string, stackDirs []string) RunSpec
 	startRun(ctx context.Context, stack, branch string, kind RunKind, rev Revision) (RunRecord, bool)
 	finishRun(ctx context.Context, run RunRecord)
 	planFor(ctx context.Context, spec RunSpec, purpose RunPurpose, branch string, pr int) (*Plan, error)
@@ -70,7 +76,7 @@ func newPlanner(d plannerDeps) *planner {
 		src: d.Source, store: d.Store, forge: d.Forge, queue: d.Queue, log: d.Log, now: d.Now,
 		main: d.Main, loadLayout: d.LoadLayout, runs: d.Runs,
 		targets: map[string]*target{},
-		layouts: map[string]*Layout{},
+		stacks:  map[string]targetStacks{},
 	}
 }
 
@@ -101,6 +107,7 @@ func (p *planner) observeTargets(ctx context.Context, heads Heads, pulls []PullR
 	if mainHead == "" {
 		return // plans are judged against main: wait until its layout is loaded
 	}
+	p.noticeMainMove(ctx, mainHead)
 	slices.SortFunc(moved, func(a, b target) int { return strings.Compare(a.Name, b.Name) })
 	for _, t := range moved {
 		p.startTarget(ctx, t, mainHead)
@@ -142,14 +149,13 @@ func (p *planner) startTarget(ctx context.Context, t target, mainHead Revision) 
 			log.Error("record pull request", "err", err)
 		}
 		if t.Pull.Fork && !p.allowForks {
-			p.follow(t, nil)
-			log.Info("pull request from a fork: not planned (github.allow_forks is false)", "pr", t.Pull.Number)
+			p.follow(t, targetStacks{})
+			log.Info("pull request from a fork: not planned (allow_forks is false)", "pr", t.Pull.Number)
 			p.publish(ctx, t.Name)
 			return
 		}
 	}
-	layout := p.affectedStacks(ctx, &t, mainHead, log)
-	p.follow(t, layout)
+	p.follow(t, p.affectedStacks(ctx, &t, mainHead, log))
 	log.Info("branch moved", "stacks", len(t.Stacks))
 	for _, s := range t.Stacks {
 		p.setStatus(ctx, t.Head, s, StatusPending, "planning")
@@ -160,9 +166,17 @@ func (p *planner) startTarget(ctx context.Context, t target, mainHead Revision) 
 	}
 }
 
-// affectedStacks reads t's layout and sets t.Stacks to the stacks its change from the merge base
-// with main affects (every stack when it cannot diff), or t.Error when the layout cannot be read.
-func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revision, log *slog.Logger) *Layout {
+// targetStacks are the stacks a target plans, and the directories of every stack of its layout
+// (what their checkouts leave out: skipDirs).
+type targetStacks struct {
+	planned []Stack
+	dirs    []string
+}
+
+// affectedStacks reads t's layout and returns the stacks its change from the merge base with main
+// affects (every stack when it cannot diff), with their names in t.Stacks, or sets t.Error when the
+// layout cannot be read.
+func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revision, log *slog.Logger) targetStacks {
 	base, err := p.src.MergeBase(ctx, mainHead, t.Head)
 	var changed []string
 	if err == nil {
@@ -176,37 +190,42 @@ func (p *planner) affectedStacks(ctx context.Context, t *target, mainHead Revisi
 	if lerr != nil {
 		t.Error = lerr.Error()
 		log.Error("cannot read the stacks on this branch", "err", lerr)
-		return layout
+		return targetStacks{}
 	}
+	var stacks []Stack
 	for _, s := range layout.Stacks {
 		if err != nil || layout.Affects(s, changed) {
 			t.Stacks = append(t.Stacks, s.Name)
+			stacks = append(stacks, s)
 		}
 	}
-	return layout
+	if len(stacks) == 0 {
+		return targetStacks{}
+	}
+	return targetStacks{planned: stacks, dirs: layout.stackDirs()}
 }
 
-// follow records t, read with layout, as followed.
-func (p *planner) follow(t target, layout *Layout) {
+// follow records t, which plans stacks, as followed.
+func (p *planner) follow(t target, stacks targetStacks) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.targets[t.Name] = &t
-	if layout != nil {
-		p.layouts[t.Name] = layout
+	if len(stacks.planned) > 0 {
+		p.stacks[t.Name] = stacks
 	} else {
-		delete(p.layouts, t.Name)
+		delete(p.stacks, t.Name)
 	}
 }
 
-// followed returns the target named name and the layout it was read with.
-func (p *planner) followed(name string) (target, *Layout, bool) {
+// followed returns the target named name and the stacks it plans.
+func (p *planner) followed(name string) (target, targetStacks, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	tp, ok := p.targets[name]
 	if !ok {
-		return target{}, nil, false
+		return target{}, targetStacks{}, false
 	}
-	return *tp, p.layouts[name], true
+	return *tp, p.stacks[name], true
 }
 
 // targetGone reports whether a branch or pull request is no longer followed.
@@ -220,8 +239,10 @@ func (p *planner) targetGone(name string) bool {
 func (p *planner) dropTarget(ctx context.Context, name string, dropPlans bool) {
 	p.mu.Lock()
 	delete(p.targets, name)
-	delete(p.layouts, name)
+	delete(p.stacks, name)
 	p.mu.Unlock()
+	p.replans.forget(name)
+	p.stale.forget(name)
 	p.removeWorkdirs(name)
 	// The plan records of a pull request are rewritten under its lock, so that stripping them here
 	// cannot undo an apply result that recordMergeResult is writing at the same time.
@@ -268,9 +289,12 @@ func (p *planner) removeWorkdirs(name string) {
 	}
 }
 
-// liveEntries is how many targets, target layouts and publish locks the planner holds.
-func (p *planner) liveEntries() (targets, layouts, locks int) {
+// liveEntries is how many targets, stacks of targets and publish locks the planner holds.
+func (p *planner) liveEntries() (targets, stacks, locks int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.targets), len(p.layouts), p.publishLocks.len()
+	for _, ts := range p.stacks {
+		stacks += len(ts.planned)
+	}
+	return len(p.targets), stacks, p.publishLocks.len()
 }

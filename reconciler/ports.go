@@ -9,7 +9,8 @@ import (
 type Heads struct {
 	// Branches maps a branch name ("main") to its head.
 	Branches map[string]Revision
-	// Pulls maps a pull request number to its head (refs/pull/N/head), when the remote has them.
+	// Pulls maps a pull request number to its head (GitHub's refs/pull/N/head, GitLab's
+	// refs/merge-requests/N/head), when the remote has them.
 	Pulls map[int]Revision
 }
 
@@ -23,9 +24,10 @@ type Source interface {
 	Changed(ctx context.Context, from, to Revision) ([]string, error)
 	// Tree returns a read-only view of the repository's files at rev.
 	Tree(ctx context.Context, rev Revision) (fs.FS, error)
-	// Checkout makes dir hold exactly the tracked files of rev. Files it did not write before
-	// (Terraform's state, .terraform, plan files) are left alone, and unchanged files are not rewritten.
-	Checkout(ctx context.Context, rev Revision, dir string) error
+	// Checkout makes dir hold exactly the tracked files of rev outside the directories skip names
+	// (slash-separated, from the repository root). Files it did not write before (Terraform's
+	// state, .terraform, plan files) are left alone, and unchanged files are not rewritten.
+	Checkout(ctx context.Context, rev Revision, dir string, skip ...string) error
 	// MergeBase returns the best common ancestor of a and b, or ErrNotFound.
 	MergeBase(ctx context.Context, a, b Revision) (Revision, error)
 }
@@ -37,6 +39,8 @@ type RunSpec struct {
 	Revision Revision
 	// Workdir is the root of the repository checkout; the stack lives in Workdir/Stack.Dir.
 	Workdir string
+	// Skip are the repository directories the checkout in Workdir leaves out: other stacks' (skipDirs).
+	Skip []string
 	// DataDir is a directory kept for this stack and branch between runs (TF_DATA_DIR, plan files).
 	DataDir string
 	// StatePath is where a stack that declares no backend keeps its state (an absolute path).

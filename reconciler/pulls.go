@@ -168,7 +168,9 @@ func (p *planner) publish(ctx context.Context, name string) {
 			report.Stacks = append(report.Stacks, StackReport{Stack: s, Revision: t.Head, Result: ResultRunning})
 			continue
 		}
-		report.Stacks = append(report.Stacks, bp.Report())
+		sr := bp.Report()
+		sr.Stale = p.stale.at(Key{Stack: s, Branch: t.Name}) != ""
+		report.Stacks = append(report.Stacks, sr)
 	}
 	p.comment(ctx, report)
 }

@@ -33,6 +33,18 @@ func (l *Layout) Stack(name string) (Stack, bool) {
 	return Stack{}, false
 }
 
+// stackDirs returns the directories of the layout's stacks.
+func (l *Layout) stackDirs() []string {
+	if l == nil {
+		return nil
+	}
+	dirs := make([]string, len(l.Stacks))
+	for i, s := range l.Stacks {
+		dirs[i] = s.Dir
+	}
+	return dirs
+}
+
 // LayoutLoader reads the stacks of the repository at one revision.
 type LayoutLoader func(fsys fs.FS) (*Layout, error)
 
@@ -64,6 +76,10 @@ type Options struct {
 	Forge Forge
 	// AllowForks plans pull requests from forks (they run the fork's code).
 	AllowForks bool
+	// Commander reads and answers comment commands (commands.go). May be nil: no commands.
+	Commander Commander
+	// AllowSelfApprove lets a pull request's author approve its held merge with a comment.
+	AllowSelfApprove bool
 	// Credentials gives each Terraform run its own cloud credentials. May be nil: runs then get none.
 	Credentials Credentials
 	// DefaultAWS is the daemon's aws: defaults (trueup.yaml): what a stack that is new on a branch
@@ -101,6 +117,7 @@ type Reconciler struct {
 	plans      *planner       // branches and pull requests: their targets, layouts and publish locks
 	drift      *driftSchedule // when each stack on main is next checked for drift
 	approvals  approvals      // approvals waiting for their stack's worker
+	commands   *commands      // comment commands waiting to be answered; nil without a Commander
 	polls      pollHealth     // the last polls of the remote
 	layouts    layoutCache    // layouts by tree hash
 	poke       chan struct{}
@@ -179,6 +196,7 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 		outboxWake: make(chan struct{}, 1),
 	}
 	r.initPlanner()
+	r.commands = newCommands(opts.Commander, opts.AllowSelfApprove)
 	return r, nil
 }
 
@@ -201,6 +219,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	var background sync.WaitGroup
 	background.Go(func() { r.deliverLoop(ctx) })
 	background.Go(func() { r.driftLoop(ctx) })
+	background.Go(func() { r.commandLoop(ctx) })
 
 	r.pollLoop(ctx)
 

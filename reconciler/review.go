@@ -81,7 +81,7 @@ func holdReason(pr int, diffs []string) string {
 
 // forkNote is the comment on a fork's pull request when forks are not planned.
 const forkNote = "trueup did not plan this pull request: it comes from a fork, and a plan can run arbitrary code " +
-	"through providers and external data sources. An administrator can allow it with `github.allow_forks: true`."
+	"through providers and external data sources. An administrator can allow it with `allow_forks: true` (in the github or gitlab section of trueup.yaml)."
 
 // firstLine is the first non-empty line of s, for commit status descriptions.
 func firstLine(s string) string {

@@ -14,14 +14,16 @@ import (
 // recording its start, end and outcome. Low in the picture: apply, drift and the planner use them,
 // they call nothing above them.
 
-// spec is where one stack on one branch or pull request (target) runs. Runs of any target but the
-// applied branch run untrusted code. Names are injective (Slug): two stacks or targets never share
-// a directory.
-func (r *Reconciler) spec(s Stack, rev Revision, target string) RunSpec {
+// spec is where one stack on one branch or pull request (target) runs; stackDirs are the
+// directories of every stack of rev, whose checkout leaves the other stacks' out (skipDirs). Runs of
+// any target but the applied branch run untrusted code. Names are injective (Slug): two stacks or
+// targets never share a directory.
+func (r *Reconciler) spec(s Stack, rev Revision, target string, stackDirs []string) RunSpec {
 	spec := RunSpec{
 		Stack:     s,
 		Revision:  rev,
 		Workdir:   filepath.Join(r.opts.DataDir, "work", Slug(target), s.Slug()),
+		Skip:      skipDirs(stackDirs, s),
 		DataDir:   filepath.Join(r.opts.DataDir, "tfdata", Slug(target), s.Slug()),
 		StatePath: filepath.Join(r.stateDir(s.Name), "terraform.tfstate"),
 		Untrusted: target != r.opts.Branch,
@@ -80,7 +82,7 @@ func (r *Reconciler) planFor(ctx context.Context, spec RunSpec, purpose RunPurpo
 	if err != nil {
 		return nil, err
 	}
-	if err := r.src.Checkout(ctx, spec.Revision, spec.Workdir); err != nil {
+	if err := r.src.Checkout(ctx, spec.Revision, spec.Workdir, spec.Skip...); err != nil {
 		kind := KindFailed
 		if ctx.Err() != nil {
 			kind = KindCanceled

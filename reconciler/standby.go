@@ -14,6 +14,7 @@ type IntentKind string
 const (
 	IntentReconcile IntentKind = "reconcile" // Reconcile(Stack)
 	IntentApprove   IntentKind = "approve"   // Approve(Stack, Revision)
+	IntentComment   IntentKind = "comment"   // PullComment(PullRequest, Comment): a comment command
 )
 
 // Intent is a request a standby recorded for the leader, which carries it out (Carry).
@@ -21,6 +22,9 @@ type Intent struct {
 	Kind     IntentKind
 	Stack    string
 	Revision Revision
+	// PullRequest and Comment name the comment of an IntentComment.
+	PullRequest int
+	Comment     int64
 }
 
 // IntentRecorder keeps intents until the leader carries them out, and wakes the leader.
@@ -128,10 +132,13 @@ func (s *Standby) QueueLen() int { return 0 }
 func (r *Reconciler) Carry(ctx context.Context, in Intent) error {
 	if head, _ := r.mainLayout(); head == "" {
 		// A new leader has not read the repository yet: "not in the repository" would be a lie.
-		return errors.New("main's stacks are not read yet")
+		return fmt.Errorf("main's stacks are not read yet: %w", ErrNotReady)
 	}
 	var err error
 	switch in.Kind {
+	case IntentComment:
+		r.PullComment(ctx, in.PullRequest, in.Comment) // read from the forge and answered in the thread
+		return nil
 	case IntentReconcile:
 		err = r.Reconcile(ctx, in.Stack)
 	case IntentApprove:

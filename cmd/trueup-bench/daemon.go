@@ -24,11 +24,15 @@ const (
 
 // daemonConfig is the part of trueup.yaml a scenario chooses.
 type daemonConfig struct {
-	RepoURL      string
+	RepoURL string
+	// Workers is the daemon's workers; 0 leaves its default.
 	Workers      int
 	PollInterval time.Duration
 	// GitHubAPI is the stub GitHub API's URL; empty runs without GitHub.
 	GitHubAPI string
+	// Extra is more YAML, appended (a store section); Env is more of the daemon's environment.
+	Extra string
+	Env   []string
 }
 
 // daemon is bin/trueup running as a child process, with its JSON log parsed as it arrives.
@@ -39,8 +43,11 @@ type daemon struct {
 	logs    *logStore
 	addr    string // http://127.0.0.1:port
 	token   string
-	secret  string // webhook secret
+	env     []string // more of its environment (daemonConfig.Env)
+	secret  string   // webhook secret
 	done    chan error
+	// listPace is the least time between two lists of every stack while the bench waits (see listEvery).
+	listPace time.Duration
 }
 
 // startDaemon writes a config for c into a new directory, starts bin/trueup on it and waits for
@@ -50,7 +57,7 @@ func (e *env) startDaemon(ctx context.Context, name string, c daemonConfig) (*da
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{name: name, dataDir: filepath.Join(dir, "data"), token: randomHex(16), secret: randomHex(16), done: make(chan error, 1)}
+	d := &daemon{name: name, dataDir: filepath.Join(dir, "data"), token: randomHex(16), secret: randomHex(16), done: make(chan error, 1), env: c.Env}
 	cfgPath := filepath.Join(dir, "trueup.yaml")
 	if err := os.WriteFile(cfgPath, []byte(e.daemonYAML(d.dataDir, c)), 0o600); err != nil {
 		return nil, fmt.Errorf("write daemon config: %w", err)
@@ -78,6 +85,7 @@ func (d *daemon) start(ctx context.Context, e *env, cfgPath, logPath string) err
 	cmd := exec.Command(e.trueup, "run", "--config", cfgPath)
 	cmd.Env = append(os.Environ(),
 		envAPIToken+"="+d.token, envGitHubToken+"=bench-github-token", envWebhookSecret+"="+d.secret)
+	cmd.Env = append(cmd.Env, d.env...)
 	cmd.Stdout = logFile
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -116,16 +124,21 @@ func (d *daemon) start(ctx context.Context, e *env, cfgPath, logPath string) err
 func (e *env) daemonYAML(dataDir string, c daemonConfig) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "repo:\n  url: %q\n  branch: main\n  poll_interval: %s\n", c.RepoURL, c.PollInterval)
-	fmt.Fprintf(&b, "data_dir: %q\nworkers: %d\nlisten: 127.0.0.1:0\nshutdown_grace: 30s\n", dataDir, c.Workers)
+	fmt.Fprintf(&b, "data_dir: %q\nlisten: 127.0.0.1:0\nshutdown_grace: 30s\n", dataDir)
+	if c.Workers > 0 { // else the daemon's default, from the machine
+		fmt.Fprintf(&b, "workers: %d\n", c.Workers)
+	}
 	fmt.Fprintf(&b, "log:\n  format: json\n  level: debug\n")
 	fmt.Fprintf(&b, "terraform:\n  binary: %q\n  cli_config_file: %q\n", e.terraform, e.tfrc)
 	// A year: drift checks run only when the bench asks (the first ones are spread over one interval).
 	fmt.Fprintf(&b, "drift:\n  interval: 8760h\n  remediate: auto\n")
-	fmt.Fprintf(&b, "api:\n  token_env: %s\n", envAPIToken)
+	// Profiles behind the token, for a look at a running bench daemon (docs/BENCHMARKS.md).
+	fmt.Fprintf(&b, "api:\n  token_env: %s\n  pprof: true\n", envAPIToken)
 	if c.GitHubAPI != "" {
 		fmt.Fprintf(&b, "github:\n  owner: %s\n  repo: %s\n  api_url: %q\n  token_env: %s\n  webhook_secret_env: %s\n",
 			stubOwner, stubRepo, c.GitHubAPI, envGitHubToken, envWebhookSecret)
 	}
+	b.WriteString(c.Extra)
 	return b.String()
 }
 

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,10 +148,26 @@ func (s *ghStub) listPulls(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	if list == nil {
-		list = []map[string]any{}
+	writeStubJSON(w, http.StatusOK, page(w, r, list))
+}
+
+// page returns the page of list that r asks for (page, per_page: 30 by default, at most 100, as
+// GitHub does) and sets the Link header to the next page when there is one.
+func page(w http.ResponseWriter, r *http.Request, list []map[string]any) []map[string]any {
+	q := r.URL.Query()
+	n, _ := strconv.Atoi(q.Get("page"))
+	size, _ := strconv.Atoi(q.Get("per_page"))
+	n, size = max(n, 1), min(cmp.Or(size, 30), 100)
+	from, to := min((n-1)*size, len(list)), min(n*size, len(list))
+	if to < len(list) {
+		q.Set("page", strconv.Itoa(n+1))
+		next := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
+		w.Header().Set("Link", fmt.Sprintf("<%s>; rel=\"next\"", next.String()))
 	}
-	writeStubJSON(w, http.StatusOK, list) // one page: fewer than per_page=100 in every scenario
+	if from == to {
+		return []map[string]any{}
+	}
+	return list[from:to]
 }
 
 func (s *ghStub) getPull(w http.ResponseWriter, r *http.Request) {

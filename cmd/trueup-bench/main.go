@@ -27,7 +27,7 @@ import (
 // scenarioNames are the scenarios in the order they run.
 // Scenarios that share a repository and a daemon run as one: parallel_init's 40 applied stacks are
 // drift_sweep's, and merge_apply's daemon goes on to module_fanout, pr_comment and memory.
-var scenarioNames = []string{"init_drift", "merge_memory", "git_poll", "sandbox", "scale"}
+var scenarioNames = []string{"init_drift", "merge_memory", "git_poll", "sandbox", "scale", "failover"}
 
 // scenarioResults are the contract objects each scenario fills.
 var scenarioResults = map[string][]string{
@@ -35,7 +35,8 @@ var scenarioResults = map[string][]string{
 	"merge_memory": {"merge_apply", "module_fanout", "pr_comment", "memory", "merge_during_drift"},
 	"git_poll":     {"git_poll"},
 	"sandbox":      {"sandbox"},
-	"scale":        {"scale"},
+	"scale":        {"scale", "scale_daemon"},
+	"failover":     {"failover", "pgstore"},
 }
 
 func main() {
@@ -100,6 +101,8 @@ func run(ctx context.Context, args []string) error {
 			err = benchSandbox(ctx, env, *reps, res)
 		case "scale":
 			err = benchScale(ctx, env, *reps, res)
+		case "failover":
+			err = benchFailover(ctx, env, *reps, res)
 		}
 		if err != nil {
 			res.fail(name, err)

@@ -109,35 +109,53 @@ func (m *mergeBench) pushCommitted(ctx context.Context) (time.Time, error) {
 // mergeApply changes one stack per commit and measures the time from the push webhook to the
 // apply being recorded, minus Terraform's own time for that stack.
 func (m *mergeBench) mergeApply(ctx context.Context, reps int, res *Results) error {
+	overheads, samples, maxPlanned, err := m.timeMerges(ctx, reps, func(i int) (string, map[string]string) {
+		idx := 50 + 10*i
+		stack := stackName(idx)
+		return stack, map[string]string{stack + "/main.tf": m.in.Stack(idx, fmt.Sprintf("v%d", i+2))}
+	})
+	if err != nil {
+		return err
+	}
+	res.MergeApply = MergeApply{StacksTotal: m.in.Stacks, StacksPlanned: maxPlanned, OverheadMS: round(median(overheads), 1)}
+	res.note("merge_apply", map[string]any{"samples": samples, "how": mergeHow})
+	return nil
+}
+
+const mergeHow = "push to the bare repository, then a signed push webhook; total = the stack's last_run.finished (API) " +
+	"minus the webhook send time; Terraform = the sum of the daemon's debug \"terraform\" lines for the stack " +
+	"(init, plan, show, apply); stacks_planned = the most distinct stacks logging \"apply started\" for one commit"
+
+// timeMerges pushes reps commits to main, commit i changing what change(i) says (one stack), and
+// times each from the push webhook to the stack's apply recorded, minus Terraform's own time for
+// that stack. It returns the overheads in ms, a sample for each, and the most stacks that started
+// an apply for one commit.
+func (m *mergeBench) timeMerges(ctx context.Context, reps int, change func(i int) (string, map[string]string)) ([]float64, []map[string]any, int, error) {
 	var overheads []float64
 	var samples []map[string]any
 	maxPlanned := 0
 	for i := range reps {
-		idx := 50 + 10*i
-		stack := stackName(idx)
-		t0, err := m.push(ctx, fmt.Sprintf("%s: v%d", stack, i+2), map[string]string{stack + "/main.tf": m.in.Stack(idx, fmt.Sprintf("v%d", i+2))})
+		stack, files := change(i)
+		t0, err := m.push(ctx, fmt.Sprintf("%s: v%d", stack, i+2), files)
 		if err != nil {
-			return err
+			return nil, nil, 0, err
 		}
 		var lr *reconciler.RunRecord
-		// The end is the run's own finished time, so a slow poll costs no accuracy; a fast one would
-		// have the daemon encode every stack's state many times a second while it is being timed.
-		err = waitFor(ctx, stack+" applied", 2*time.Minute, 250*time.Millisecond, func() (bool, error) {
-			all, err := m.d.stacks(ctx)
-			if err != nil {
-				return false, err
-			}
-			lr = all[stack].LastRun
-			return lr != nil && lr.Kind == reconciler.RunApply && string(lr.Revision) == m.head && !lr.Finished.IsZero(), nil
+		// The end is the run's own finished time, so the poll's pace costs no accuracy; it reads
+		// one stack, so it costs the daemon little while it is being timed.
+		err = waitFor(ctx, stack+" applied", 2*time.Minute, 100*time.Millisecond, func() (bool, error) {
+			st, err := m.d.stack(ctx, stack)
+			lr = st.LastRun
+			return err == nil && lr != nil && lr.Kind == reconciler.RunApply && string(lr.Revision) == m.head && !lr.Finished.IsZero(), err
 		})
 		if err != nil {
-			return err
+			return nil, nil, 0, err
 		}
 		if lr.Result != reconciler.ResultSucceeded {
-			return fmt.Errorf("apply of %s: %s %s", stack, lr.Result, lr.Error)
+			return nil, nil, 0, fmt.Errorf("apply of %s: %s %s", stack, lr.Result, lr.Error)
 		}
-		if err := waitIdle(ctx, m.d, 500*time.Millisecond, time.Minute); err != nil {
-			return err
+		if err := waitIdle(ctx, m.d, 500*time.Millisecond, 5*time.Minute); err != nil {
+			return nil, nil, 0, err
 		}
 		tf, byOp := m.d.logs.terraformTime(stack, t0)
 		total := lr.Finished.Sub(t0)
@@ -152,14 +170,7 @@ func (m *mergeBench) mergeApply(ctx context.Context, reps int, res *Results) err
 		m.e.logf("  merge %d: %s applied %s after the webhook; Terraform %s; overhead %s; stacks run %v",
 			i+1, stack, total.Round(time.Millisecond), tf.Round(time.Millisecond), overhead.Round(time.Millisecond), started)
 	}
-	res.MergeApply = MergeApply{StacksTotal: m.in.Stacks, StacksPlanned: maxPlanned, OverheadMS: round(median(overheads), 1)}
-	res.note("merge_apply", map[string]any{
-		"samples": samples,
-		"how": "push to the bare repository, then a signed push webhook; total = the stack's last_run.finished (API) " +
-			"minus the webhook send time; Terraform = the sum of the daemon's debug \"terraform\" lines for the stack " +
-			"(init, plan, show, apply); stacks_planned = the most distinct stacks logging \"apply started\" for one commit",
-	})
-	return nil
+	return overheads, samples, maxPlanned, nil
 }
 
 // moduleFanout changes modules/fanout-leaf, which 7 stacks call directly or through modules/fanout-mid.

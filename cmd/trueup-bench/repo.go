@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 )
 
 // gitRepo is a bare repository (what trueup follows, like GitHub) and a working clone that pushes to it.
@@ -93,6 +96,62 @@ func (r *gitRepo) pullRequest(n int, branch string, files map[string]string) (st
 		err = cerr
 	}
 	return rev, err
+}
+
+// pullRequests makes one branch per change from main in a single git fast-import, pushes them in
+// one push, and sets refs/pull/N/head in the bare repository as GitHub does. It returns each pull
+// request's head commit by number. Many pull requests cost a few git processes, not a few each.
+func (r *gitRepo) pullRequests(changes []prChange) (map[int]string, error) {
+	base, err := r.rev("main")
+	if err != nil {
+		return nil, err
+	}
+	var s bytes.Buffer
+	data := func(content string) { fmt.Fprintf(&s, "data %d\n%s\n", len(content), content) }
+	for _, c := range changes {
+		fmt.Fprintf(&s, "commit refs/heads/%s\ncommitter trueup bench <bench@trueup.invalid> %d +0000\n", c.Branch, time.Now().Unix())
+		data(fmt.Sprintf("change for #%d", c.Number))
+		fmt.Fprintf(&s, "from %s\n", base)
+		for _, name := range slices.Sorted(maps.Keys(c.Files)) {
+			fmt.Fprintf(&s, "M 100644 inline %s\n", name)
+			data(c.Files[name])
+		}
+	}
+	if _, err := runGit(r.work, &s, "fast-import", "--quiet"); err != nil {
+		return nil, err
+	}
+	if _, err := r.git("push", "--quiet", "origin", "refs/heads/*:refs/heads/*"); err != nil {
+		return nil, err
+	}
+	out, err := r.git("for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/")
+	if err != nil {
+		return nil, err
+	}
+	revs := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if branch, rev, ok := strings.Cut(line, " "); ok {
+			revs[branch] = rev
+		}
+	}
+	heads := map[int]string{}
+	var refs strings.Builder
+	for _, c := range changes {
+		rev, ok := revs[c.Branch]
+		if !ok {
+			return nil, fmt.Errorf("pull request #%d: branch %s was not made", c.Number, c.Branch)
+		}
+		heads[c.Number] = rev
+		fmt.Fprintf(&refs, "update refs/pull/%d/head %s\n", c.Number, rev)
+	}
+	_, err = runGit(r.bare, strings.NewReader(refs.String()), "update-ref", "--stdin")
+	return heads, err
+}
+
+// prChange is one pull request for pullRequests: its branch and the files it changes.
+type prChange struct {
+	Number int
+	Branch string
+	Files  map[string]string
 }
 
 func (r *gitRepo) rev(expr string) (string, error) {

@@ -26,6 +26,9 @@ type Results struct {
 	Scale        Scale        `json:"scale"`
 	// MergeDuringDrift is issue 12's merge_during_drift.
 	MergeDuringDrift MergeDuringDrift `json:"merge_during_drift"`
+	// Failover and PGStore are issue 13's: two replicas on PostgreSQL.
+	Failover Failover `json:"failover"`
+	PGStore  PGStore  `json:"pgstore"`
 
 	Machine Machine `json:"machine"`
 	Details Details `json:"details"`
@@ -137,18 +140,22 @@ func (r *Results) write(path string) error {
 func (r *Results) printTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tmeasure\tvalue\ttarget\tmet")
-	row := func(scenario, measure, value, target string, met bool) {
+	// rowOf prints a row for the result measured by scenario (its key in .bench/results.json).
+	rowOf := func(result, scenario, measure, value, target string, met bool) {
 		mark := "yes"
 		if !met {
 			mark = "NO"
 		}
-		if r.failed(scenario) {
+		if r.failed(result) {
 			value, mark = "error", "NO"
 		}
-		if !r.ran[scenario] {
+		if !r.ran[result] {
 			value, mark = "not run", "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", scenario, measure, value, target, mark)
+	}
+	row := func(scenario, measure, value, target string, met bool) {
+		rowOf(scenario, scenario, measure, value, target, met)
 	}
 	d := r.DriftSweep
 	row("drift_sweep", fmt.Sprintf("trueup / terraform (%d stacks, %d workers)", d.Stacks, d.Workers),
@@ -172,6 +179,12 @@ func (r *Results) printTable(w io.Writer) {
 	row("merge_during_drift", fmt.Sprintf("apply starts later during a %d-stack drift sweep (one run %.0f ms)", md.Stacks, md.RunMS), fmt.Sprintf("%.0f ms", md.DelayMS), "<= one run", md.BusyMS > 0 && md.DelayMS <= md.RunMS)
 	sc := r.Scale
 	row("scale", fmt.Sprintf("layout load after a move of main (%d stacks; %.0f ms cold)", sc.Stacks, sc.ColdLayoutMS), fmt.Sprintf("%.1f ms", sc.LayoutMS), "<= 100 ms", sc.LayoutMS > 0 && sc.LayoutMS <= 100)
+	rowOf("scale_daemon", "scale", fmt.Sprintf("daemon RSS after a drift sweep (%d stacks, %d PRs)", scaleStacks, sc.PRs), fmt.Sprintf("%.1f MB", sc.RSSMB), "<= 250 MB", sc.RSSMB > 0 && sc.RSSMB <= 250)
+	rowOf("scale_daemon", "scale", fmt.Sprintf("merge_apply overhead beyond Terraform (%d stacks)", scaleStacks), fmt.Sprintf("%.0f ms", sc.MergeOverheadMS), "<= 150 ms", sc.MergeOverheadMS > 0 && sc.MergeOverheadMS <= 150)
+	fo := r.Failover
+	row("failover", fmt.Sprintf("kill -9 of the leader to the standby's first run (lease TTL %.0fs)", fo.LeaseTTLS), fmt.Sprintf("%.1f s", fo.TakeoverS),
+		fmt.Sprintf("<= %.0f s", fo.LeaseTTLS+5), fo.TakeoverS > 0 && fo.TakeoverS <= fo.LeaseTTLS+5)
+	rowOf("pgstore", "failover", "PostgreSQL PutStack, fenced, median", fmt.Sprintf("%.2f ms", r.PGStore.PutStackMS), "reported", r.PGStore.PutStackMS > 0)
 	sb := r.Sandbox
 	row("sandbox", fmt.Sprintf("bubblewrap per branch plan (%.0f ms plain)", sb.PlainMS), fmt.Sprintf("%+.0f ms", sb.OverheadMS), "reported", true)
 	tw.Flush()

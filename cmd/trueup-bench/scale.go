@@ -14,10 +14,12 @@ import (
 
 // Scale is trueup on a big repository (issue 12): 2,000 stacks. LayoutMS is the load of its layout
 // after main moved (one stack changed), as the daemon does it on every move: with the parse cache of
-// its loader. ColdLayoutMS is the first load, at start. RSSMB and MergeOverheadMS are not measured
-// yet (0).
+// its loader. ColdLayoutMS is the first load, at start. RSSMB is the RSS of the daemon following
+// 2,000 stacks with PRs open pull requests after a drift sweep, and MergeOverheadMS a merge's apply
+// beyond Terraform on that daemon (benchScaleDaemon).
 type Scale struct {
 	Stacks          int     `json:"stacks"`
+	PRs             int     `json:"prs"`
 	LayoutMS        float64 `json:"layout_ms"`
 	ColdLayoutMS    float64 `json:"cold_layout_ms"`
 	RSSMB           float64 `json:"rss_mb"`
@@ -25,7 +27,8 @@ type Scale struct {
 }
 
 // benchScale loads the layout of a 2,000-stack repository, in process, cold and then after a
-// change to one stack, reps times each, and reports the medians.
+// change to one stack, reps times each, and reports the medians; then it runs the 2,000-stack
+// daemon (benchScaleDaemon).
 func benchScale(ctx context.Context, e *env, reps int, res *Results) error {
 	in := infra{Stacks: 2000, Resources: 1, ViaMid: fanoutViaMid, Direct: fanoutDirect, OutDir: "/tmp/trueup-bench-scale"}
 	files := in.Files()
@@ -54,7 +57,7 @@ func benchScale(ctx context.Context, e *env, reps int, res *Results) error {
 	res.note("scale", map[string][]float64{"layout_ms": warm, "cold_layout_ms": cold})
 	e.logf("scale: layout of %d stacks %.1f ms after a move of main, %.1f ms cold (medians of %d)",
 		res.Scale.Stacks, res.Scale.LayoutMS, res.Scale.ColdLayoutMS, len(warm))
-	return nil
+	return benchScaleDaemon(ctx, e, reps, res)
 }
 
 // indexedFS is a MapFS whose directories are listed from an index, as git's tree FS lists them

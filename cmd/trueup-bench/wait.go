@@ -14,7 +14,7 @@ import (
 func (e *env) waitApplied(ctx context.Context, d *daemon, stacks []string, rev string, timeout time.Duration) ([]string, error) {
 	var failed []string
 	lastReport := time.Now()
-	err := waitFor(ctx, fmt.Sprintf("%d stacks applied at %.7s", len(stacks), rev), timeout, 250*time.Millisecond, func() (bool, error) {
+	err := waitFor(ctx, fmt.Sprintf("%d stacks applied at %.7s", len(stacks), rev), timeout, d.listEvery(250*time.Millisecond), func() (bool, error) {
 		all, err := d.stacks(ctx)
 		if err != nil {
 			return false, err
@@ -42,7 +42,7 @@ func (e *env) waitApplied(ctx context.Context, d *daemon, stacks []string, rev s
 
 // waitIdle waits until no stack is pending or running and the daemon has logged nothing for quiet.
 func waitIdle(ctx context.Context, d *daemon, quiet, timeout time.Duration) error {
-	return waitFor(ctx, "the daemon to be idle", timeout, 100*time.Millisecond, func() (bool, error) {
+	return waitFor(ctx, "the daemon to be idle", timeout, d.listEvery(100*time.Millisecond), func() (bool, error) {
 		all, err := d.stacks(ctx)
 		if err != nil {
 			return false, err
@@ -54,6 +54,12 @@ func waitIdle(ctx context.Context, d *daemon, quiet, timeout time.Duration) erro
 		}
 		return time.Since(d.logs.last()) >= quiet, nil
 	})
+}
+
+// listEvery is how often the bench lists every stack of d while it waits: def, or d.listPace when
+// set. The list costs the daemon in proportion to its stacks.
+func (d *daemon) listEvery(def time.Duration) time.Duration {
+	return max(def, d.listPace)
 }
 
 // stacksStarted returns the distinct stacks that logged "apply started" after since, sorted.

@@ -36,6 +36,7 @@ type Config struct {
 	Drift         DriftConfig     `yaml:"drift"`
 	Slack         SlackConfig     `yaml:"slack"`
 	GitHub        GitHubConfig    `yaml:"github"`
+	GitLab        GitLabConfig    `yaml:"gitlab"`
 	API           APIConfig       `yaml:"api"`
 	Store         StoreConfig     `yaml:"store"`
 	Runner        RunnerConfig    `yaml:"runner"`
@@ -120,6 +121,23 @@ type GitHubConfig struct {
 	InstallationID         int64  `yaml:"installation_id"`
 	PrivateKeyFile         string `yaml:"private_key_file"`
 	AllowForks             bool   `yaml:"allow_forks"`
+	// AllowSelfApprove lets a pull request's author approve its held merge with a comment.
+	AllowSelfApprove bool `yaml:"allow_self_approve"`
+}
+
+// GitLabConfig connects trueup to GitLab (merge requests, statuses, webhooks); exclusive with github.
+type GitLabConfig struct {
+	// Project is the project's full path: group/infra, group/subgroup/infra.
+	Project string `yaml:"project"`
+	// APIURL is a self-managed GitLab's URL ("https://gitlab.example.com"); empty for gitlab.com.
+	APIURL                 string `yaml:"api_url"`
+	TokenEnv               string `yaml:"token_env"`
+	TokenSecretARN         string `yaml:"token_secret_arn"`
+	WebhookSecretEnv       string `yaml:"webhook_secret_env"`
+	WebhookSecretSecretARN string `yaml:"webhook_secret_secret_arn"`
+	AllowForks             bool   `yaml:"allow_forks"`
+	// AllowSelfApprove lets a merge request's author approve its held merge with a comment.
+	AllowSelfApprove bool `yaml:"allow_self_approve"`
 }
 
 // APIConfig guards the mutating HTTP API.
@@ -250,6 +268,7 @@ func (c Config) Validate() error {
 			bad("github: set token_env (or token_secret_arn), or app_id, installation_id and private_key_file")
 		}
 	}
+	errs = append(errs, c.validateGitLab()...)
 	if c.API.Pprof && c.API.TokenEnv == "" && c.API.TokenSecretARN == "" {
 		bad("api.pprof needs api.token_env or api.token_secret_arn: the profiles are served only with the token")
 	}
@@ -278,6 +297,7 @@ func (c Config) secretEnvNames() map[string]string {
 	for key, name := range map[string]string{
 		"repo.token_env": c.Repo.TokenEnv, "slack.webhook_url_env": c.Slack.WebhookURLEnv,
 		"github.token_env": c.GitHub.TokenEnv, "github.webhook_secret_env": c.GitHub.WebhookSecretEnv,
+		"gitlab.token_env": c.GitLab.TokenEnv, "gitlab.webhook_secret_env": c.GitLab.WebhookSecretEnv,
 		"api.token_env": c.API.TokenEnv, "store.postgres.dsn_env": c.Store.dsnEnv(),
 	} {
 		if name != "" {
@@ -285,6 +305,28 @@ func (c Config) secretEnvNames() map[string]string {
 		}
 	}
 	return names
+}
+
+// validateGitLab checks the gitlab section: a full project path, a token, and no github section beside it.
+func (c Config) validateGitLab() []error {
+	g := c.GitLab
+	if g == (GitLabConfig{}) {
+		return nil
+	}
+	var errs []error
+	if c.GitHub.Owner != "" || c.GitHub.Repo != "" {
+		errs = append(errs, errors.New("github and gitlab are exclusive: configure one code host"))
+	}
+	if p := strings.Trim(g.Project, "/"); p == "" || !strings.Contains(p, "/") {
+		errs = append(errs, fmt.Errorf("gitlab.project must be the project's full path, such as group/infra, got %q", g.Project))
+	}
+	if g.TokenEnv == "" && g.TokenSecretARN == "" {
+		errs = append(errs, errors.New("gitlab: set token_env (or token_secret_arn)"))
+	}
+	if g.APIURL != "" && !strings.HasPrefix(g.APIURL, "https://") && !strings.HasPrefix(g.APIURL, "http://") {
+		errs = append(errs, fmt.Errorf("gitlab.api_url must be an http(s) URL, got %q", g.APIURL))
+	}
+	return errs
 }
 
 // validatePassEnv refuses pass_env lists that would hand trueup's own secrets to Terraform, or

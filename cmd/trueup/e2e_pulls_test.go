@@ -179,7 +179,7 @@ func TestPullRequestFromForkIsNotPlanned(t *testing.T) {
 
 	body := e.waitBody(2, "the fork's comment", func(b string) bool { return strings.Contains(b, "fork") })
 	assertGolden(t, "fork", e.normalise(body))
-	assert.Equal(t, 1, d.logs.count("pull request from a fork: not planned (github.allow_forks is false)", "pr", "2"))
+	assert.Equal(t, 1, d.logs.count("pull request from a fork: not planned (allow_forks is false)", "pr", "2"))
 	assert.Zero(t, d.logs.count("plan started", "target", "pr:2"))
 	assert.Empty(t, e.gh.Statuses(string(head)), "no status: nothing ran")
 	assert.NoFileExists(t, filepath.Join(e.out, "a-extra.txt"))

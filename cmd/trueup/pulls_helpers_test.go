@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trueup/trueup/git/github/githubtest"
+	"github.com/trueup/trueup/git/gitlab/gitlabtest"
 	"github.com/trueup/trueup/git/gittest"
 	"github.com/trueup/trueup/reconciler"
 )
@@ -40,6 +41,7 @@ type pullsEnv struct {
 	out    string // where the stacks write their files
 	remote *gittest.Remote
 	gh     *githubtest.Server
+	gl     *gitlabtest.Server // set instead of gh by newGitLabEnv
 	cfg    Config
 	d      *daemon
 	// names maps revisions to stable names for golden files.
@@ -62,20 +64,36 @@ func newPullsEnv(t *testing.T, configure func(*Config)) *pullsEnv {
 // newPullsEnvWith is newPullsEnv with the initial files given by files(out): two stacks that apply.
 func newPullsEnvWith(t *testing.T, files func(out string) map[string]string, configure func(*Config)) *pullsEnv {
 	t.Helper()
+	return newForgeEnv(t, files, configure, false)
+}
+
+// newForgeEnv is newPullsEnvWith against the GitHub stand-in, or with gitlab the GitLab one.
+func newForgeEnv(t *testing.T, files func(out string) map[string]string, configure func(*Config), gitlab bool) *pullsEnv {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("integration test: real git, Terraform and a GitHub API stand-in")
+		t.Skip("integration test: real git, Terraform and a GitHub or GitLab API stand-in")
 	}
-	e := &pullsEnv{t: t, out: t.TempDir(), remote: gittest.NewRemote(t), gh: githubtest.NewServer(t), names: map[reconciler.Revision]string{}}
+	e := &pullsEnv{t: t, out: t.TempDir(), remote: gittest.NewRemote(t), names: map[reconciler.Revision]string{}}
 	initial := e.remote.CommitAndPush("initial infrastructure", files(e.out))
 	e.name(initial, "initial")
 
-	t.Setenv("GITHUB_TOKEN", testGitHubToken)
-	t.Setenv("GITHUB_WEBHOOK_SECRET", testWebhookSecret)
 	t.Setenv("TRUEUP_API_TOKEN", testAPIToken)
 	e.cfg = testConfig(t, e.remote.URL(), t.TempDir())
-	e.cfg.GitHub = GitHubConfig{
-		Owner: "acme", Repo: "infra", APIURL: e.gh.URL(),
-		TokenEnv: "GITHUB_TOKEN", WebhookSecretEnv: "GITHUB_WEBHOOK_SECRET",
+	if gitlab {
+		e.gl = gitlabtest.NewServer(t)
+		t.Setenv("GITLAB_TOKEN", e.gl.Token)
+		t.Setenv("GITLAB_WEBHOOK_SECRET", testWebhookSecret)
+		e.cfg.GitLab = GitLabConfig{
+			Project: e.gl.Project, APIURL: e.gl.URL(), TokenEnv: "GITLAB_TOKEN", WebhookSecretEnv: "GITLAB_WEBHOOK_SECRET",
+		}
+	} else {
+		e.gh = githubtest.NewServer(t)
+		t.Setenv("GITHUB_TOKEN", testGitHubToken)
+		t.Setenv("GITHUB_WEBHOOK_SECRET", testWebhookSecret)
+		e.cfg.GitHub = GitHubConfig{
+			Owner: "acme", Repo: "infra", APIURL: e.gh.URL(),
+			TokenEnv: "GITHUB_TOKEN", WebhookSecretEnv: "GITHUB_WEBHOOK_SECRET",
+		}
 	}
 	e.cfg.API.TokenEnv = "TRUEUP_API_TOKEN"
 	// The stacks' local files live outside the sandbox of branch plans: show them, read-only, so a
@@ -119,7 +137,7 @@ func (e *pullsEnv) commitOnBranch(branch, msg string, files map[string]string) r
 func (e *pullsEnv) openPull(n int, branch string, files map[string]string) reconciler.Revision {
 	e.t.Helper()
 	head := e.commitOnBranch(branch, fmt.Sprintf("change for #%d", n), files)
-	e.gh.AddPull(reconciler.PullRequest{Number: n, Title: branch, HeadBranch: branch, Head: head, Base: "main"})
+	e.gh.AddPull(reconciler.PullRequest{Number: n, Title: branch, HeadBranch: branch, Head: head, Base: "main", Author: "alice"})
 	e.remote.Push(branch)
 	e.remote.SetPullRef(n, head)
 	return head
@@ -135,13 +153,30 @@ func (e *pullsEnv) pushToPull(n int, branch string, files map[string]string) rec
 	return head
 }
 
-// body is every plan comment on pull request n, oldest first, joined by a separator line.
+// body is every plan comment (or GitLab note) on pull request n, oldest first, joined by a separator line.
 func (e *pullsEnv) body(n int) string {
-	var parts []string
-	for _, c := range e.gh.Comments(n) {
-		parts = append(parts, c.Body)
+	return strings.Join(e.threadOf(n, "<!-- trueup:plan "), "\n\n----- next comment -----\n\n")
+}
+
+// threadOf is the bodies of pull request n's comments that start with prefix ("" for all), oldest first.
+func (e *pullsEnv) threadOf(n int, prefix string) []string {
+	var bodies []string
+	if e.gl != nil {
+		for _, c := range e.gl.Notes(n) {
+			bodies = append(bodies, c.Body)
+		}
+	} else {
+		for _, c := range e.gh.Comments(n) {
+			bodies = append(bodies, c.Body)
+		}
 	}
-	return strings.Join(parts, "\n\n----- next comment -----\n\n")
+	var out []string
+	for _, b := range bodies {
+		if strings.HasPrefix(b, prefix) {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // waitBody waits until pull request n's comments satisfy cond and returns them joined.

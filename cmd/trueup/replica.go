@@ -30,6 +30,7 @@ type front interface {
 	served
 	Push(ctx context.Context, branch string, head reconciler.Revision)
 	PullRequest(ctx context.Context, action string, pr reconciler.PullRequest)
+	PullComment(ctx context.Context, pr int, id int64)
 }
 
 // served is what answers the API and the metrics' scrape-time reads.
@@ -260,6 +261,16 @@ func (p *replica) Push(ctx context.Context, branch string, head reconciler.Revis
 
 func (p *replica) PullRequest(ctx context.Context, action string, pr reconciler.PullRequest) {
 	p.poke(ctx)
+}
+
+// PullComment comes from a webhook: the leader reads the comment and answers it; a standby records
+// it for the leader, so a command is answered even when it reached the replica that does not lead.
+func (p *replica) PullComment(ctx context.Context, pr int, id int64) {
+	if rec := p.leader(); rec != nil {
+		rec.PullComment(ctx, pr, id)
+		return
+	}
+	p.standby.PullComment(ctx, pr, id)
 }
 
 func (p *replica) poke(ctx context.Context) {

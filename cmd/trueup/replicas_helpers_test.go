@@ -8,14 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/trueup/trueup/cmd/internal/proctree"
 	"github.com/trueup/trueup/reconciler"
 	"github.com/trueup/trueup/reconciler/api"
 	"github.com/trueup/trueup/reconciler/pgstore/pgtest"
@@ -115,45 +113,8 @@ func stackOnce(t *testing.T, base, name string) (reconciler.StackStatus, bool) {
 }
 
 // crash kills trueup and every process it started, Terraform's own process groups and the shells of
-// its provisioners included, with SIGKILL: a container or machine that dies whole. (Terraform runs
-// in a process group of its own, so killing trueup's group alone leaves its children running.)
+// its provisioners included, with SIGKILL: a container or machine that dies whole.
 func (p *opsProcess) crash() {
-	p.t.Helper()
-	pids := descendants(p.cmd.Process.Pid)
-	for _, pid := range pids {
-		_ = syscall.Kill(pid, syscall.SIGSTOP) // freeze first, so none reacts to another's death
-	}
-	for _, pid := range pids {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
+	proctree.Crash(p.cmd.Process.Pid)
 	p.killGroup()
-}
-
-// descendants returns pid and every process below it, read from /proc.
-func descendants(pid int) []int {
-	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// The command name (field 2) is in parentheses and may hold spaces: fields follow the last ')'.
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) < 2 {
-			continue
-		}
-		if parent, err := strconv.Atoi(fields[1]); err == nil {
-			children[parent] = append(children[parent], child)
-		}
-	}
-	out := []int{pid}
-	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
-	}
-	return out
 }

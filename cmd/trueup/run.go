@@ -139,10 +139,15 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if gh != nil && stores.shared != nil {
-		gh.deliveries = stores.shared.deliveries("github")
+	gl, err := newGitLab(ctx, cfg, sec, log)
+	if err != nil {
+		return err
 	}
-	src, err := openRepo(ctx, cfg, sec, gh, filepath.Join(dataDir, "mirror.git"), log)
+	if stores.shared != nil {
+		gh.setDeliveries(stores.shared.deliveries("github"))
+		gl.setDeliveries(stores.shared.deliveries("gitlab"))
+	}
+	src, err := openRepo(ctx, cfg, sec, gh, gl, filepath.Join(dataDir, "mirror.git"), log)
 	if err != nil {
 		return err
 	}
@@ -173,12 +178,10 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Branch: cfg.Repo.Branch, DataDir: dataDir, Workers: cfg.Workers, PollInterval: cfg.Repo.PollInterval,
 		ShutdownGrace: cfg.ShutdownGrace, Drift: cfg.DriftPolicy(), LoadLayout: layout.Loader(layout.Options{AWSDefaults: awsDefaults}),
 		Alerts: alerts, Log: notifier.NewLog(log), Logger: log,
-		AllowForks: cfg.GitHub.AllowForks, Credentials: redactedCredentials{next: cloud.credentials, secret: known},
+		AllowForks: cfg.GitHub.AllowForks || cfg.GitLab.AllowForks, Credentials: redactedCredentials{next: cloud.credentials, secret: known},
 		Hooks: cloud.hooks, DefaultAWS: awsDefaults, Redact: known.Redact,
 	}
-	if gh != nil {
-		opts.Forge = known.Forge(gh.forge)
-	}
+	setCodeHost(&opts, cfg, gh, gl, known)
 	// The reconciler reports events to m; m's handler, made by newServer, reads the reconciler's
 	// state (or the replica's) at scrape time.
 	reg := prometheus.NewRegistry()
@@ -207,7 +210,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		daemon, run = rec, rec.Run
 	}
 
-	server, err := newServer(ctx, cfg, sec, daemon, leadership, gh, m, known, runs.routes, log)
+	server, err := newServer(ctx, cfg, sec, daemon, leadership, gh, gl, m, known, runs.routes, log)
 	if err != nil {
 		return err
 	}
@@ -235,8 +238,11 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return runErr
 }
 
-func openRepo(ctx context.Context, cfg Config, sec *secrets, gh *gitHub, dir string, log *slog.Logger) (*git.Mirror, error) {
+func openRepo(ctx context.Context, cfg Config, sec *secrets, gh *gitHub, gl *gitLab, dir string, log *slog.Logger) (*git.Mirror, error) {
 	opts := git.Options{URL: cfg.Repo.URL, Dir: dir, Branch: cfg.Repo.Branch, Logger: log}
+	if gl != nil {
+		gl.gitOptions(&opts)
+	}
 	switch {
 	case cfg.Repo.TokenEnv != "" || cfg.Repo.TokenSecretARN != "":
 		opts.TokenFunc = sec.dynamic(ctx, "repo.token", cfg.Repo.TokenEnv, cfg.Repo.TokenSecretARN)
@@ -286,7 +292,7 @@ func newRunner(ctx context.Context, cfg Config, dataDir string, state *terraform
 	return runner, nil
 }
 
-func newServer(ctx context.Context, cfg Config, sec *secrets, daemon front, leadership func() api.Leadership, gh *gitHub, m *metrics.Metrics, known *redact.Set, runners http.Handler, log *slog.Logger) (*http.Server, error) {
+func newServer(ctx context.Context, cfg Config, sec *secrets, daemon front, leadership func() api.Leadership, gh *gitHub, gl *gitLab, m *metrics.Metrics, known *redact.Set, runners http.Handler, log *slog.Logger) (*http.Server, error) {
 	token, err := sec.optional(ctx, "api.token", cfg.API.TokenEnv, cfg.API.TokenSecretARN)
 	if err != nil {
 		return nil, err
@@ -297,6 +303,9 @@ func newServer(ctx context.Context, cfg Config, sec *secrets, daemon front, lead
 	}
 	if gh != nil {
 		opts.Webhook = gh.webhook(daemon)
+	}
+	if gl != nil {
+		opts.GitLabWebhook = gl.webhook(daemon)
 	}
 	srv, err := api.New(opts)
 	if err != nil {

@@ -37,7 +37,8 @@ func newSecrets(ctx context.Context, cfg Config, known *redact.Set, log *slog.Lo
 
 func (c Config) usesSecretARNs() bool {
 	for _, arn := range []string{c.Repo.TokenSecretARN, c.Slack.WebhookURLSecretARN, c.GitHub.TokenSecretARN,
-		c.GitHub.WebhookSecretSecretARN, c.API.TokenSecretARN, c.Store.dsnSecretARN()} {
+		c.GitHub.WebhookSecretSecretARN, c.GitLab.TokenSecretARN, c.GitLab.WebhookSecretSecretARN, c.API.TokenSecretARN,
+		c.Store.dsnSecretARN()} {
 		if arn != "" {
 			return true
 		}

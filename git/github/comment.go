@@ -4,24 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
-	"strconv"
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/trueup/trueup/git/forgetext"
 	"github.com/trueup/trueup/reconciler"
 )
 
 // CommentLimit is the size Split cuts plan comments to: GitHub's 65,536 characters minus room for the
 // marker line.
 const CommentLimit = 65000
-
-// markerRE matches the hidden marker that starts each part of a plan comment.
-var markerRE = regexp.MustCompile(`^<!-- trueup:plan pr=(\d+) part=(\d+) -->`)
-
-// Marker is the hidden first line of part (from 1) of pull request pr's plan comment.
-func Marker(pr, part int) string { return fmt.Sprintf("<!-- trueup:plan pr=%d part=%d -->", pr, part) }
 
 // prComments are trueup's comments on one pull request: part number → comment.
 type prComments struct {
@@ -33,7 +26,7 @@ type postedComment struct {
 	body string
 }
 
-// Comment renders the report, splits it into at most MaxCommentParts parts (see Parts), and makes the
+// Comment renders the report, splits it into at most forgetext.MaxCommentParts parts (see forgetext.Parts), and makes the
 // pull request's plan comments match: existing parts (found by their marker and trueup's own login, so
 // across restarts) are edited in place when their text changed, missing parts are created, and parts
 // no longer needed are deleted. Comments by anyone else are never edited or deleted, whatever they
@@ -41,7 +34,7 @@ type postedComment struct {
 // the comment ids are remembered after the first lookup.
 func (f *Forge) Comment(ctx context.Context, report reconciler.PullReport) error {
 	n := report.Number
-	err := f.syncComments(ctx, n, Parts(report, CommentLimit))
+	err := f.syncComments(ctx, n, forgetext.Parts(report, CommentLimit))
 	if err != nil {
 		// Forget what we knew: the next call looks the comments up again.
 		f.mu.Lock()
@@ -58,7 +51,7 @@ func (f *Forge) syncComments(ctx context.Context, n int, parts []string) error {
 	}
 	for i, part := range parts {
 		k := i + 1
-		body := Marker(n, k) + "\n" + part
+		body := forgetext.Marker(n, k) + "\n" + part
 		old, ok := posted.parts[k]
 		if ok && old.body == body {
 			continue
@@ -125,11 +118,10 @@ func (f *Forge) postedComments(ctx context.Context, n int) (*prComments, error) 
 			return nil, classify(fmt.Sprintf("list comments of %d", n), err)
 		}
 		for _, c := range cs {
-			m := markerRE.FindStringSubmatch(c.GetBody())
-			if m == nil || m[1] != strconv.Itoa(n) || !ownComment(c, login) {
+			k, ok := forgetext.ParseMarker(c.GetBody(), n)
+			if !ok || !ownComment(c, login) {
 				continue
 			}
-			k, _ := strconv.Atoi(m[2])
 			if old, ok := posted.parts[k]; ok {
 				if old.id < c.GetID() {
 					duplicates = append(duplicates, c.GetID())

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trueup/trueup/git/forgetext"
 	"github.com/trueup/trueup/git/github"
 	"github.com/trueup/trueup/git/github/githubtest"
 	"github.com/trueup/trueup/reconciler"
@@ -42,15 +43,15 @@ func TestCommentIgnoresOthersCommentsWithTheMarker(t *testing.T) {
 	const n = 30
 	// Someone posts comments that look like trueup's: a fake plan as part 1, and a part 3 that
 	// trueup's own comment never needs.
-	fake1 := srv.AddCommentBy(n, "mallory", github.Marker(n, 1)+"\n### trueup plan for `01234567`\n\nNo changes. Merge away!")
-	fake3 := srv.AddCommentBy(n, "mallory", github.Marker(n, 3)+"\n(continued, part 3 of 3)\n\nsee https://evil.example")
+	fake1 := srv.AddCommentBy(n, "mallory", forgetext.Marker(n, 1)+"\n### trueup plan for `01234567`\n\nNo changes. Merge away!")
+	fake3 := srv.AddCommentBy(n, "mallory", forgetext.Marker(n, 3)+"\n(continued, part 3 of 3)\n\nsee https://evil.example")
 	before := srv.Comments(n)
 
 	f := newForge(t, srv)
 	require.NoError(t, f.Comment(ctx, report(n, "plan one")))
 	own := byAuthor(srv, n, srv.Login)
 	require.Len(t, own, 1, "trueup posts its own comment")
-	assert.True(t, strings.HasPrefix(own[0].Body, github.Marker(n, 1)+"\n"), own[0].Body)
+	assert.True(t, strings.HasPrefix(own[0].Body, forgetext.Marker(n, 1)+"\n"), own[0].Body)
 	assert.Contains(t, own[0].Body, "plan one")
 
 	// Two parts, then one again after a restart (part 2 is deleted): the other comments stay as they were.
@@ -71,7 +72,7 @@ func TestCommentIgnoresOthersCommentsWithTheMarker(t *testing.T) {
 func TestCommentLoginIsCaseInsensitiveAndConfigurable(t *testing.T) {
 	srv := githubtest.NewServer(t)
 	// A comment from an earlier run, by a login that differs only in case, is adopted.
-	id := srv.AddCommentBy(31, "TrueUp-Bot", github.Marker(31, 1)+"\nold")
+	id := srv.AddCommentBy(31, "TrueUp-Bot", forgetext.Marker(31, 1)+"\nold")
 	require.NoError(t, newForge(t, srv).Comment(t.Context(), report(31, "new")))
 	cs := srv.Comments(31)
 	require.Len(t, cs, 1)
@@ -80,8 +81,8 @@ func TestCommentLoginIsCaseInsensitiveAndConfigurable(t *testing.T) {
 
 	// A configured login is used as it is: no lookup, and comments by the token's user are someone else's.
 	srv = githubtest.NewServer(t)
-	theirs := srv.AddCommentBy(32, srv.Login, github.Marker(32, 1)+"\nby the token's user")
-	mine := srv.AddCommentBy(32, "github-actions[bot]", github.Marker(32, 1)+"\nby the configured login")
+	theirs := srv.AddCommentBy(32, srv.Login, forgetext.Marker(32, 1)+"\nby the token's user")
+	mine := srv.AddCommentBy(32, "github-actions[bot]", forgetext.Marker(32, 1)+"\nby the configured login")
 	f := newForge(t, srv, func(o *github.Options) { o.Login = "github-actions[bot]" })
 	require.NoError(t, f.Comment(t.Context(), report(32, "edited")))
 	cs = srv.Comments(32)
@@ -95,7 +96,7 @@ func TestCommentLoginIsCaseInsensitiveAndConfigurable(t *testing.T) {
 
 func TestCommentWithoutALoginTouchesNothing(t *testing.T) {
 	srv := githubtest.NewServer(t)
-	id := srv.AddCommentBy(33, srv.Login, github.Marker(33, 1)+"\nold")
+	id := srv.AddCommentBy(33, srv.Login, forgetext.Marker(33, 1)+"\nold")
 	f := newForge(t, srv)
 
 	// GitHub is down: the lookup fails, nothing is posted, edited or deleted, and the error is transient.
@@ -134,7 +135,7 @@ func TestAppCommentsAsItsBot(t *testing.T) {
 	}
 
 	// The oldest comment with the marker is someone else's; the App's own comes after it.
-	fake := srv.AddComment(34, github.Marker(34, 1)+"\nfake")
+	fake := srv.AddComment(34, forgetext.Marker(34, 1)+"\nfake")
 	require.NoError(t, newApp().Comment(t.Context(), report(34, "one")))
 	own := byAuthor(srv, 34, "trueup[bot]")
 	require.Len(t, own, 1)
@@ -145,7 +146,7 @@ func TestAppCommentsAsItsBot(t *testing.T) {
 
 	cs := srv.Comments(34)
 	require.Len(t, cs, 2)
-	assert.Equal(t, githubtest.Comment{ID: fake, Number: 34, Body: github.Marker(34, 1) + "\nfake", Author: githubtest.Someone}, cs[0])
+	assert.Equal(t, githubtest.Comment{ID: fake, Number: 34, Body: forgetext.Marker(34, 1) + "\nfake", Author: githubtest.Someone}, cs[0])
 	assert.Equal(t, own[0].ID, cs[1].ID)
 	assert.Contains(t, cs[1].Body, "two")
 	assert.Zero(t, touched(srv, fake))
@@ -174,19 +175,19 @@ func TestCommentCapDeletesPartsBeyondTheLast(t *testing.T) {
 	// An earlier, uncapped trueup posted 12 parts; someone else posted a part 11 of their own.
 	var ids []int64
 	for k := 1; k <= 12; k++ {
-		ids = append(ids, srv.AddCommentBy(n, srv.Login, github.Marker(n, k)+"\nold part"))
+		ids = append(ids, srv.AddCommentBy(n, srv.Login, forgetext.Marker(n, k)+"\nold part"))
 	}
-	fake := srv.AddComment(n, github.Marker(n, 11)+"\nnot trueup's")
+	fake := srv.AddComment(n, forgetext.Marker(n, 11)+"\nnot trueup's")
 
 	require.NoError(t, newForge(t, srv).Comment(t.Context(), hugeReport(n)))
 	own := byAuthor(srv, n, srv.Login)
-	require.Len(t, own, github.MaxCommentParts)
+	require.Len(t, own, forgetext.MaxCommentParts)
 	for k, c := range own {
 		assert.Equal(t, ids[k], c.ID, "part %d is edited in place", k+1)
-		assert.True(t, strings.HasPrefix(c.Body, github.Marker(n, k+1)+"\n"), "part %d", k+1)
+		assert.True(t, strings.HasPrefix(c.Body, forgetext.Marker(n, k+1)+"\n"), "part %d", k+1)
 		assert.LessOrEqual(t, len([]rune(c.Body)), 65536, "part %d", k+1)
 	}
-	assert.Contains(t, own[github.MaxCommentParts-1].Body, "`trueup status --pull 36`")
+	assert.Contains(t, own[forgetext.MaxCommentParts-1].Body, "`trueup status --pull 36`")
 	assert.Equal(t, 2, srv.CountRequests("DELETE", "/repos/acme/infra/issues/comments/"), "parts 11 and 12 are deleted")
 	assert.Zero(t, srv.CountRequests("POST", "/repos/"))
 	others := byAuthor(srv, n, githubtest.Someone)

@@ -243,6 +243,7 @@ func pullRequest(p *gh.PullRequest) reconciler.PullRequest {
 		Base:       p.GetBase().GetRef(),
 		State:      p.GetState(),
 		Merged:     p.GetMerged() || p.MergedAt != nil,
+		Author:     p.GetUser().GetLogin(),
 	}
 	// A deleted fork has no head repository: treat it as a fork, never as trusted.
 	headRepo, baseRepo := p.GetHead().GetRepo(), p.GetBase().GetRepo()

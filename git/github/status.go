@@ -3,10 +3,10 @@ package github
 import (
 	"context"
 	"fmt"
-	"unicode/utf8"
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/trueup/trueup/git/forgetext"
 	"github.com/trueup/trueup/reconciler"
 )
 
@@ -21,7 +21,7 @@ func StatusContext(stack string) string { return "trueup/" + stack }
 // states complete it with conclusion success, failure, or (error) failure titled as an error.
 // The description is cut to GitHub's 140 characters.
 func (f *Forge) SetStatus(ctx context.Context, rev reconciler.Revision, stack string, state reconciler.StatusState, description string) error {
-	description = truncate(description, maxDescription)
+	description = forgetext.Truncate(description, maxDescription)
 	name := StatusContext(stack)
 	if f.useCheckRuns {
 		opts := gh.CreateCheckRunOptions{
@@ -64,13 +64,4 @@ func checkTitle(state reconciler.StatusState) string {
 	default:
 		return "Failed"
 	}
-}
-
-// truncate cuts s to at most n characters, ending with "…" when it cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

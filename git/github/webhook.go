@@ -11,6 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/trueup/trueup/git/deliveries"
 	"github.com/trueup/trueup/reconciler"
 )
 
@@ -24,6 +25,9 @@ type Sink interface {
 	// PullRequest says a pull request was opened, synchronize'd (new commits), reopened, closed
 	// (pr.Merged tells whether it merged), or edited to change its base branch.
 	PullRequest(ctx context.Context, action string, pr reconciler.PullRequest)
+	// PullComment says comment id was posted on pull request pr (a command, perhaps: the sink reads
+	// it from the API).
+	PullComment(ctx context.Context, pr int, id int64)
 }
 
 // WebhookOptions configure the webhook handler.
@@ -39,7 +43,7 @@ type WebhookOptions struct {
 	// Deliveries, when set, records delivery ids where every replica sees them (a shared database),
 	// so a redelivery to another replica is dropped too; the ids remembered in memory are the
 	// fallback while it fails. It reports whether id is new.
-	Deliveries func(ctx context.Context, id string) (bool, error)
+	Deliveries deliveries.Shared
 	// Repository, when set ("owner/repo"), ignores events from other repositories (organization hooks).
 	Repository string
 	// Logger receives one debug line per delivery; default slog.Default(). Payloads are not logged.
@@ -49,8 +53,8 @@ type WebhookOptions struct {
 const defaultMaxBody = 25 << 20
 
 // NewWebhookHandler returns the handler GitHub posts webhooks to. It verifies the HMAC-SHA256
-// signature before anything else, drops redeliveries by X-GitHub-Delivery, hands push and pull_request
-// events to the Sink, and answers at once: 202 queued or ignored, 200 for ping and duplicates,
+// signature before anything else, drops redeliveries by X-GitHub-Delivery, hands push, pull_request
+// and issue_comment (new comments on pull requests) events to the Sink, and answers at once: 202 queued or ignored, 200 for ping and duplicates,
 // 401 for a bad or missing signature, 413 for a body over MaxBody.
 func NewWebhookHandler(opts WebhookOptions) (http.Handler, error) {
 	if len(opts.Secret) == 0 {
@@ -68,12 +72,12 @@ func NewWebhookHandler(opts WebhookOptions) (http.Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &webhookHandler{opts: opts, seen: newRecentIDs(opts.DedupSize)}, nil
+	return &webhookHandler{opts: opts, seen: deliveries.NewDedup(opts.DedupSize, opts.Deliveries, opts.Logger)}, nil
 }
 
 type webhookHandler struct {
 	opts WebhookOptions
-	seen *recentIDs
+	seen *deliveries.Dedup
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +114,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "ping":
 		reply(w, http.StatusOK, "status", "pong")
 		return
-	case "push", "pull_request":
+	case "push", "pull_request", "issue_comment":
 	case "":
 		reply(w, http.StatusBadRequest, "error", "missing X-GitHub-Event")
 		return
@@ -124,7 +128,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Checked only after the signature, so forged requests cannot fill the list.
-	if delivery != "" && !h.fresh(r.Context(), delivery) {
+	if delivery != "" && !h.seen.Fresh(r.Context(), delivery) {
 		log.DebugContext(r.Context(), "duplicate webhook delivery")
 		reply(w, http.StatusOK, "status", "duplicate")
 		return
@@ -141,6 +145,11 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.opts.Sink.Push(r.Context(), strings.TrimPrefix(e.GetRef(), "refs/heads/"), head)
 			status = "queued"
 		}
+	case *gh.IssueCommentEvent:
+		if e.GetAction() == "created" && e.GetIssue().IsPullRequest() && h.ours(e.GetRepo().GetFullName()) {
+			h.opts.Sink.PullComment(r.Context(), e.GetIssue().GetNumber(), e.GetComment().GetID())
+			status = "queued"
+		}
 	case *gh.PullRequestEvent:
 		action := e.GetAction()
 		relevant := action == "opened" || action == "synchronize" || action == "reopened" || action == "closed" ||
@@ -152,20 +161,6 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log.DebugContext(r.Context(), "webhook", "status", status)
 	reply(w, http.StatusAccepted, "status", status)
-}
-
-// fresh reports whether delivery was not seen before, by the shared record when there is one.
-func (h *webhookHandler) fresh(ctx context.Context, delivery string) bool {
-	local := h.seen.add(delivery)
-	if h.opts.Deliveries == nil {
-		return local
-	}
-	shared, err := h.opts.Deliveries(ctx, delivery)
-	if err != nil {
-		h.opts.Logger.WarnContext(ctx, "record webhook delivery; deduplicating in memory only", "err", err)
-		return local
-	}
-	return shared
 }
 
 func (h *webhookHandler) ours(fullName string) bool {

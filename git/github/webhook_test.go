@@ -3,6 +3,7 @@ package github_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,6 +26,13 @@ type recordingSink struct {
 	pushes []string
 	pulls  []string
 	prs    []reconciler.PullRequest
+	notes  [][2]int64
+}
+
+func (s *recordingSink) PullComment(_ context.Context, pr int, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notes = append(s.notes, [2]int64{int64(pr), id})
 }
 
 func (s *recordingSink) Push(_ context.Context, branch string, head reconciler.Revision) {
@@ -43,7 +51,7 @@ func (s *recordingSink) PullRequest(_ context.Context, action string, pr reconci
 func (s *recordingSink) calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.pushes) + len(s.pulls)
+	return len(s.pushes) + len(s.pulls) + len(s.notes)
 }
 
 func newHandler(t *testing.T, mutate ...func(*github.WebhookOptions)) (http.Handler, *recordingSink) {
@@ -207,4 +215,31 @@ func TestWebhookRequiresSecretAndSink(t *testing.T) {
 	assert.Error(t, err)
 	_, err = github.NewWebhookHandler(github.WebhookOptions{Secret: []byte(secret)})
 	assert.ErrorContains(t, err, "sink")
+}
+
+// A new comment on a pull request is handed over by number and id only: its text is read from the
+// API. Edits, deletions and comments on issues are ignored.
+func TestWebhookIssueComment(t *testing.T) {
+	h, sink := newHandler(t)
+	comment := func(action string, pull bool) map[string]any {
+		issue := map[string]any{"number": 12, "title": "Add a bucket"}
+		if pull {
+			issue["pull_request"] = map[string]any{"url": "https://api.github.com/repos/acme/infra/pulls/12"}
+		}
+		return map[string]any{
+			"action": action, "issue": issue, "repository": map[string]any{"full_name": "acme/infra"},
+			"comment": map[string]any{"id": 901, "body": "trueup approve", "user": map[string]any{"login": "octocat"}},
+		}
+	}
+	code, body := serve(h, githubtest.SignedRequest(secret, "issue_comment", "c-1", comment("created", true)))
+	assert.Equal(t, http.StatusAccepted, code)
+	assert.Equal(t, "queued", body["status"])
+	for i, p := range []map[string]any{comment("edited", true), comment("deleted", true), comment("created", false)} {
+		_, body = serve(h, githubtest.SignedRequest(secret, "issue_comment", fmt.Sprintf("c-%d", i+2), p))
+		assert.Equal(t, "ignored", body["status"], i)
+	}
+	assert.Equal(t, [][2]int64{{12, 901}}, sink.notes)
+	code, _ = serve(h, githubtest.SignedRequest("forged", "issue_comment", "c-9", comment("created", true)))
+	assert.Equal(t, http.StatusUnauthorized, code)
+	assert.Len(t, sink.notes, 1)
 }

@@ -166,6 +166,13 @@ func (r *Remote) SetPullRef(n int, rev reconciler.Revision) {
 	r.Git("push", "--quiet", "--force", "origin", string(rev)+":refs/pull/"+strconv.Itoa(n)+"/head")
 }
 
+// SetMergeRequestRef points refs/merge-requests/N/head in the bare repository at rev, as GitLab
+// keeps the head of merge request !N (for forks too).
+func (r *Remote) SetMergeRequestRef(n int, rev reconciler.Revision) {
+	r.t.Helper()
+	r.Git("push", "--quiet", "--force", "origin", string(rev)+":refs/merge-requests/"+strconv.Itoa(n)+"/head")
+}
+
 // DeletePullRef removes refs/pull/N/head from the bare repository.
 func (r *Remote) DeletePullRef(n int) {
 	r.t.Helper()

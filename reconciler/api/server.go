@@ -56,6 +56,8 @@ type Options struct {
 	Token string
 	// Webhook serves POST /webhooks/github; nil answers 404. It owns its body limit and responses.
 	Webhook http.Handler
+	// GitLabWebhook serves POST /webhooks/gitlab; nil answers 404. It owns its body limit and responses.
+	GitLabWebhook http.Handler
 	// Runners serves the remote runners' protocol under /runner/v1/ (reconciler/remote); nil
 	// answers 404. It authenticates by each run's token, never by Token.
 	Runners http.Handler
@@ -86,19 +88,20 @@ const storeCheckTimeout = 5 * time.Second
 
 // Server is trueup's HTTP API. It is safe for concurrent use.
 type Server struct {
-	backend      Backend
-	tokenSum     [sha256.Size]byte
-	hasToken     bool
-	webhook      http.Handler
-	metrics      http.Handler
-	runners      http.Handler
-	profiling    bool
-	pollInterval time.Duration
-	log          *slog.Logger
-	now          func() time.Time
-	redact       func(string) string
-	leadership   func() Leadership
-	handler      http.Handler
+	backend       Backend
+	tokenSum      [sha256.Size]byte
+	hasToken      bool
+	webhook       http.Handler
+	gitlabWebhook http.Handler
+	metrics       http.Handler
+	runners       http.Handler
+	profiling     bool
+	pollInterval  time.Duration
+	log           *slog.Logger
+	now           func() time.Time
+	redact        func(string) string
+	leadership    func() Leadership
+	handler       http.Handler
 }
 
 // New returns a Server, or an error when a required option is missing.
@@ -110,8 +113,8 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("api: poll interval must be positive")
 	}
 	s := &Server{
-		backend: opts.Backend, webhook: opts.Webhook, metrics: opts.Metrics, runners: opts.Runners, profiling: opts.Profiling,
-		pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now, redact: opts.Redact, leadership: opts.Leadership,
+		backend: opts.Backend, webhook: opts.Webhook, gitlabWebhook: opts.GitLabWebhook, metrics: opts.Metrics, runners: opts.Runners,
+		profiling: opts.Profiling, pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now, redact: opts.Redact, leadership: opts.Leadership,
 	}
 	if s.leadership == nil {
 		s.leadership = func() Leadership { return Leadership{Leading: true} }
@@ -137,6 +140,7 @@ func New(opts Options) (*Server, error) {
 //	                                           standby: when the store answers), else 503
 //	GET  /metrics                              Prometheus exposition (Options.Metrics)
 //	POST /webhooks/github                      GitHub webhook intake (Options.Webhook)
+//	POST /webhooks/gitlab                      GitLab webhook intake (Options.GitLabWebhook)
 //	GET  /api/v1/stacks                        {"stacks": [StackStatus...]}                     (token if configured)
 //	GET  /api/v1/stacks/{stack...}             StackStatus                                      (token if configured)
 //	GET  /api/v1/pulls/{number}                {"number": N, "plans": [BranchPlan...]}          (token if configured)
@@ -172,6 +176,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/readyz", s.byMethod(methods{http.MethodGet: s.readyz}))
 	mux.Handle("/metrics", s.byMethod(methods{http.MethodGet: s.delegate(s.metrics, "metrics are not enabled")}))
 	mux.Handle("/webhooks/github", s.byMethod(methods{http.MethodPost: s.delegate(s.webhook, "the GitHub webhook is not configured")}))
+	mux.Handle("/webhooks/gitlab", s.byMethod(methods{http.MethodPost: s.delegate(s.gitlabWebhook, "the GitLab webhook is not configured")}))
 	// Every /api/v1 route is registered through guard.
 	mux.Handle("/api/v1/stacks", s.guard(s.byMethod(methods{http.MethodGet: s.listStacks})))
 	mux.Handle("/api/v1/stacks/{stack...}", s.guard(http.HandlerFunc(s.stack)))

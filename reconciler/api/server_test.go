@@ -249,21 +249,28 @@ func TestGetStack(t *testing.T) {
 
 func TestReconcile(t *testing.T) {
 	b := &fakeBackend{ReconcileFunc: func(ctx context.Context, name string) error {
-		if name != "stacks/app@prod" {
-			return fmt.Errorf("stack %q is not in the repository at main's head: %w", name, reconciler.ErrNotFound)
+		switch name {
+		case "stacks/app@prod":
+			return nil
+		case "early":
+			return fmt.Errorf("main's stacks are not read yet: %w", reconciler.ErrNotReady)
 		}
-		return nil
+		return fmt.Errorf("stack %q is not in the repository at main's head: %w", name, reconciler.ErrNotFound)
 	}}
 	s := newServer(t, b)
 
-	res := serveAPI(t, s, http.MethodPost, "/api/v1/stacks/stacks/app@prod/reconcile", "", bearer(testToken)...)
+	res := serveAPI(t, s, http.MethodPost, "/api/v1/stacks/early/reconcile", "", bearer(testToken)...)
+	assert.Equal(t, http.StatusServiceUnavailable, res.code, "a leader that has not read main yet says so, not 404")
+	assert.Equal(t, "1", res.header.Get("Retry-After"))
+
+	res = serveAPI(t, s, http.MethodPost, "/api/v1/stacks/stacks/app@prod/reconcile", "", bearer(testToken)...)
 	assert.Equal(t, http.StatusAccepted, res.code, res.raw)
 	assert.Equal(t, map[string]any{"status": "queued", "stack": "stacks/app@prod"}, res.json)
 
 	res = serveAPI(t, s, http.MethodPost, "/api/v1/stacks/gone/reconcile", "", bearer(testToken)...)
 	assert.Equal(t, http.StatusNotFound, res.code)
 	assert.Equal(t, map[string]any{"error": `stack "gone" is not in the repository at main's head: not found`}, res.json)
-	assert.Equal(t, []string{"reconcile stacks/app@prod", "reconcile gone"}, b.Calls())
+	assert.Equal(t, []string{"reconcile early", "reconcile stacks/app@prod", "reconcile gone"}, b.Calls())
 }
 
 func TestApprove(t *testing.T) {
@@ -456,6 +463,12 @@ func TestWebhookAndMetricsAreDelegated(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, res.code)
 	assert.Equal(t, `{"ref":"refs/heads/main"} push`, webhookBody)
 
+	gitlabHook := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	s = newServer(t, &fakeBackend{}, func(o *Options) { o.GitLabWebhook = gitlabHook })
+	res = serve(t, s, http.MethodPost, "/webhooks/gitlab", `{}`, "X-Gitlab-Event", "Push Hook")
+	assert.Equal(t, http.StatusTeapot, res.code, "the GitLab webhook has its own route")
+	s = newServer(t, &fakeBackend{}, func(o *Options) { o.Webhook, o.Metrics = webhook, metrics })
+
 	res = serve(t, s, http.MethodGet, "/metrics", "")
 	assert.Equal(t, http.StatusOK, res.code)
 	assert.Equal(t, "trueup_queue_depth 3\n", res.raw)
@@ -466,6 +479,9 @@ func TestMissingWebhookAndMetricsAre404(t *testing.T) {
 	res := serveAPI(t, s, http.MethodPost, "/webhooks/github", `{}`)
 	assert.Equal(t, http.StatusNotFound, res.code)
 	assert.Equal(t, map[string]any{"error": "the GitHub webhook is not configured"}, res.json)
+	res = serveAPI(t, s, http.MethodPost, "/webhooks/gitlab", `{}`)
+	assert.Equal(t, http.StatusNotFound, res.code)
+	assert.Equal(t, map[string]any{"error": "the GitLab webhook is not configured"}, res.json)
 	res = serveAPI(t, s, http.MethodGet, "/metrics", "")
 	assert.Equal(t, http.StatusNotFound, res.code)
 	assert.Equal(t, map[string]any{"error": "metrics are not enabled"}, res.json)

@@ -146,13 +146,17 @@ func checkRevision(rev string) string {
 	return ""
 }
 
-// backendError maps the backend's error contract to a status: not found 404, conflict 409, else 500.
+// backendError maps the backend's error contract to a status: not found 404, conflict 409, not ready
+// 503 (with Retry-After), else 500.
 func (s *Server) backendError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, reconciler.ErrNotFound):
 		s.writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, reconciler.ErrConflict):
 		s.writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, reconciler.ErrNotReady):
+		w.Header().Set("Retry-After", "1")
+		s.writeError(w, http.StatusServiceUnavailable, err.Error())
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
 		s.writeError(w, http.StatusServiceUnavailable, err.Error())

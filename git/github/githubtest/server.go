@@ -78,21 +78,24 @@ type Server struct {
 	statuses  map[string][]Status
 	checkRuns []CheckRun
 	nextID    int64
-	fail      []int // status codes of the next requests to fail
+	fail      []int             // status codes of the next requests to fail
+	perms     map[string]string // login → collaborator permission (admin, maintain, write, triage, read)
 }
 
 // NewServer starts a server for the repository acme/infra, closed when the test ends.
 func NewServer(t testing.TB) *Server {
 	s := &Server{
 		Owner: "acme", Repo: "infra", Token: "ghs_testinstallationtoken", Login: "trueup-bot", AppSlug: "trueup",
-		pulls: map[int]*reconciler.PullRequest{}, statuses: map[string][]Status{}, nextID: 1000,
+		pulls: map[int]*reconciler.PullRequest{}, statuses: map[string][]Status{}, nextID: 1000, perms: map[string]string{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/{o}/{r}/pulls", s.listPulls)
 	mux.HandleFunc("GET /repos/{o}/{r}/pulls/{n}", s.getPull)
-	mux.HandleFunc("GET /repos/{o}/{r}/issues/{n}/comments", s.listComments)
+	// One pattern for both GETs: ServeMux finds .../issues/{n}/comments and .../issues/comments/{id} ambiguous.
+	mux.HandleFunc("GET /repos/{o}/{r}/issues/{a}/{b}", s.getIssueThing)
 	mux.HandleFunc("POST /repos/{o}/{r}/issues/{n}/comments", s.createComment)
 	mux.HandleFunc("PATCH /repos/{o}/{r}/issues/comments/{id}", s.editComment)
+	mux.HandleFunc("GET /repos/{o}/{r}/collaborators/{user}/permission", s.getPermission)
 	mux.HandleFunc("DELETE /repos/{o}/{r}/issues/comments/{id}", s.deleteComment)
 	mux.HandleFunc("POST /repos/{o}/{r}/statuses/{sha}", s.createStatus)
 	mux.HandleFunc("POST /repos/{o}/{r}/check-runs", s.createCheckRun)
@@ -298,6 +301,9 @@ func (s *Server) wirePull(p *reconciler.PullRequest) *gh.PullRequest {
 		},
 		Base: &gh.PullRequestBranch{Ref: gh.String(p.Base), Repo: &gh.Repository{FullName: gh.String(full)}},
 	}
+	if p.Author != "" {
+		w.User = &gh.User{Login: gh.String(p.Author), Type: gh.String("User")}
+	}
 	if p.Merged {
 		w.MergeCommitSHA = gh.String(string(p.MergeCommit))
 		w.MergedAt = &gh.Timestamp{Time: time.Unix(1700000000, 0).UTC()}
@@ -309,18 +315,21 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 	n, _ := strconv.Atoi(r.PathValue("n"))
 	var list []*gh.IssueComment
 	for _, c := range s.Comments(n) {
-		list = append(list, wireComment(&c))
+		list = append(list, s.wireComment(&c))
 	}
 	writePage(w, r, list)
 }
 
 // wireComment is c as GitHub sends it.
-func wireComment(c *Comment) *gh.IssueComment {
+func (s *Server) wireComment(c *Comment) *gh.IssueComment {
 	kind := "User"
 	if strings.HasSuffix(c.Author, "[bot]") {
 		kind = "Bot"
 	}
-	return &gh.IssueComment{ID: gh.Int64(c.ID), Body: gh.String(c.Body), User: &gh.User{Login: gh.String(c.Author), Type: gh.String(kind)}}
+	return &gh.IssueComment{
+		ID: gh.Int64(c.ID), Body: gh.String(c.Body), User: &gh.User{Login: gh.String(c.Author), Type: gh.String(kind)},
+		IssueURL: gh.String(fmt.Sprintf("%s/repos/%s/%s/issues/%d", s.URL(), s.Owner, s.Repo, c.Number)),
+	}
 }
 
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
@@ -335,7 +344,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	c := s.addComment(n, login, in.GetBody())
-	wire := wireComment(c)
+	wire := s.wireComment(c)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, wire)
 }
@@ -363,7 +372,7 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.comments[i].Body = in.GetBody()
-	writeJSON(w, http.StatusOK, wireComment(s.comments[i]))
+	writeJSON(w, http.StatusOK, s.wireComment(s.comments[i]))
 }
 
 func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {

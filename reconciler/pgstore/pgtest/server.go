@@ -106,16 +106,15 @@ func makeTemplate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "trueup-pgtest-")
+	s := &Server{bin: bin, cred: cred}
+	dir, err := s.makeDir(os.TempDir())
+	if err != nil && cred != nil && os.TempDir() != "/tmp" {
+		dir, err = s.makeDir("/tmp") // $TMPDIR may be private to root
+	}
 	if err != nil {
 		return "", err
 	}
-	if cred != nil {
-		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
-			return "", fmt.Errorf("give %s to the postgres user: %w", dir, err)
-		}
-	}
-	s := &Server{bin: bin, cred: cred, dir: dir}
+	s.dir = dir
 	data := filepath.Join(dir, "template")
 	if err := s.run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
 		"--encoding=UTF8", "--locale=C", "--no-sync"); err != nil {
@@ -123,6 +122,26 @@ func makeTemplate() (string, error) {
 	}
 	if err := s.run("sh", "-c", `printf '%s' "$1" > "$2"`, "sh", hba, filepath.Join(data, "pg_hba.conf")); err != nil {
 		return "", err
+	}
+	return dir, nil
+}
+
+// makeDir makes a temp dir under parent for the server's user, and checks that this user can
+// write in it (every directory above it must let the user through).
+func (s *Server) makeDir(parent string) (string, error) {
+	dir, err := os.MkdirTemp(parent, "trueup-pgtest-")
+	if err != nil {
+		return "", err
+	}
+	if s.cred != nil {
+		if err := os.Chown(dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+			_ = os.RemoveAll(dir)
+			return "", fmt.Errorf("give %s to the postgres user: %w", dir, err)
+		}
+	}
+	if err := s.run("test", "-w", dir); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", fmt.Errorf("the user PostgreSQL runs as cannot write in %s (is a directory above it private?): %w", dir, err)
 	}
 	return dir, nil
 }
@@ -151,7 +170,7 @@ func credential() (*syscall.Credential, error) {
 // run runs a short command as the server's user, in its dir, failing with its output.
 func (s *Server) run(name string, args ...string) error {
 	cmd := exec.Command(name, args...)
-	cmd.Dir = os.TempDir()
+	cmd.Dir = "/" // somewhere every user may be
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C", "LC_ALL=C"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -1,4 +1,4 @@
-package github
+package forgetext
 
 import (
 	"fmt"
@@ -71,6 +71,14 @@ func TestRender(t *testing.T) {
 					HeldReason: "the merged plan differs from the reviewed one", Notice: "This branch changes `on_apply`."},
 			},
 		}},
+		{"stale", reconciler.PullReport{
+			Number: 12, Head: headRev,
+			Stacks: []reconciler.StackReport{
+				{Stack: "app", Revision: headRev, Result: reconciler.ResultSucceeded, Add: 1, Rendered: smallPlan, Stale: true},
+				{Stack: "dns", Revision: headRev, Result: reconciler.ResultNoChanges, Stale: true},
+				{Stack: "db", Revision: headRev, Result: reconciler.ResultSucceeded, Add: 1, Rendered: smallPlan},
+			},
+		}},
 		{"fence_in_plan", reconciler.PullReport{
 			Number: 10, Head: headRev,
 			Stacks: []reconciler.StackReport{
@@ -100,10 +108,23 @@ func TestFenceFor(t *testing.T) {
 
 func TestTruncate(t *testing.T) {
 	long := strings.Repeat("é", 200)
-	got := truncate(long, maxDescription)
-	assert.Len(t, []rune(got), maxDescription)
+	got := Truncate(long, 140)
+	assert.Len(t, []rune(got), 140)
 	assert.True(t, strings.HasSuffix(got, "…"))
-	assert.Equal(t, "short", truncate("short", maxDescription))
+	assert.Equal(t, "short", Truncate("short", 140))
+}
+
+// CommentLimit is GitHub's comment limit less room for the marker: the tightest host's.
+const CommentLimit = 65000
+
+func TestParseMarker(t *testing.T) {
+	part, ok := ParseMarker(Marker(12, 3)+"\nbody", 12)
+	assert.True(t, ok)
+	assert.Equal(t, 3, part)
+	_, ok = ParseMarker(Marker(12, 3), 1)
+	assert.False(t, ok, "another pull request's marker")
+	_, ok = ParseMarker("quoted: "+Marker(12, 3), 12)
+	assert.False(t, ok, "the marker must start the body")
 }
 
 // bigPlan is a deterministic Terraform-like rendering of at least size bytes.

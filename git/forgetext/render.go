@@ -1,4 +1,7 @@
-package github
+// Package forgetext is the text trueup shows on a pull or merge request, whatever the code host: the plan
+// comment rendered from a report (Render), cut into balanced parts that fit the host's comment size limit
+// (Split), at most MaxCommentParts of them (Parts), each starting with its hidden marker (Marker).
+package forgetext
 
 import (
 	"fmt"
@@ -12,7 +15,7 @@ import (
 // note, a summary table with one row per stack (in the report's order), one collapsible section per stack
 // that has something to show (a plan with changes, an error, a hold, a failed apply, a notice), and one
 // line naming every stack without changes. Terraform's own text is always inside a code fence long
-// enough that nothing in the text can close it. Render is pure; Split cuts its output to fit GitHub's
+// enough that nothing in the text can close it. Render is pure; Split cuts its output to fit the host's
 // limit, and Parts caps the number of parts.
 func Render(report reconciler.PullReport) string {
 	body, _ := render(report)
@@ -74,6 +77,14 @@ func render(report reconciler.PullReport) (string, []section) {
 
 // resultLabel is the Result column of a stack's row.
 func resultLabel(s reconciler.StackReport) string {
+	if s.Stale && s.Applied == nil {
+		return planLabel(s) + " · ⚠️ stale"
+	}
+	return planLabel(s)
+}
+
+// planLabel is the Result column without the stale mark.
+func planLabel(s reconciler.StackReport) string {
 	if s.Applied != nil {
 		switch s.Applied.Result {
 		case reconciler.ResultSucceeded, reconciler.ResultNoChanges:
@@ -171,8 +182,18 @@ func renderSection(b *strings.Builder, s reconciler.StackReport) {
 	b.WriteString("</details>\n")
 }
 
-// notice is the stack's notice without surrounding blank space.
-func notice(s reconciler.StackReport) string { return strings.TrimSpace(s.Notice) }
+// staleNotice explains a stale plan.
+const staleNotice = "**Stale:** main has moved and changed this stack since this plan was made; trueup is planning it again. " +
+	"A merge before that is compared with the plan shown here."
+
+// notice is the stack's notice without surrounding blank space, after the stale warning.
+func notice(s reconciler.StackReport) string {
+	text := strings.TrimSpace(s.Notice)
+	if s.Stale {
+		text = strings.TrimSpace(staleNotice + "\n\n" + text)
+	}
+	return text
+}
 
 // quote writes text as a blockquote, one "> " line per line of text.
 func quote(b *strings.Builder, text string) {
