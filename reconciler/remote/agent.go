@@ -128,25 +128,12 @@ func (a *Agent) execute(ctx context.Context, job Job, tfLog *slog.Logger) (Resul
 			return failed("runner", err), nil
 		}
 	}
-	if err := a.Client.Tree(ctx, work); err != nil {
-		if errors.Is(err, ErrRunGone) {
-			return Result{}, err
-		}
-		return failed("fetch tree", err), nil
-	}
-	var planFile string
-	if job.Purpose == PurposeApply {
-		b, err := a.Client.PlanFile(ctx, job.PlanSHA256)
-		if err != nil {
-			if errors.Is(err, ErrRunGone) {
-				return Result{}, err
-			}
-			return failed("fetch plan file", err), nil
-		}
-		planFile = filepath.Join(data, PlanFileName)
-		if err := os.WriteFile(planFile, b, 0o600); err != nil {
-			return failed("fetch plan file", err), nil
-		}
+	planFile, res, err := a.fetch(ctx, job, work, data)
+	switch {
+	case err != nil:
+		return Result{}, err
+	case res != nil:
+		return *res, nil
 	}
 	runner, err := a.NewRunner(job, tfLog)
 	if err != nil {
@@ -178,6 +165,33 @@ func (a *Agent) execute(ctx context.Context, job Job, tfLog *slog.Logger) (Resul
 	}
 	return Result{Plan: &PlanResult{SHA256: sum, Changes: p.Changes, Drift: p.Drift, Complete: p.Complete,
 		OutputChanges: p.OutputChanges, Rendered: p.Rendered, TerraformMillis: p.TerraformTime.Milliseconds()}}, nil
+}
+
+// fetch unpacks the tree into work and, for an apply, writes the vetted plan file into data. A
+// failure is a Result to report, or an error when the control plane refused the token.
+func (a *Agent) fetch(ctx context.Context, job Job, work, data string) (string, *Result, error) {
+	fail := func(op string, err error) (string, *Result, error) {
+		if errors.Is(err, ErrRunGone) {
+			return "", nil, err
+		}
+		res := failed(op, err)
+		return "", &res, nil
+	}
+	if err := a.Client.Tree(ctx, work); err != nil {
+		return fail("fetch tree", err)
+	}
+	if job.Purpose != PurposeApply {
+		return "", nil, nil
+	}
+	b, err := a.Client.PlanFile(ctx, job.PlanSHA256)
+	if err != nil {
+		return fail("fetch plan file", err)
+	}
+	planFile := filepath.Join(data, PlanFileName)
+	if err := os.WriteFile(planFile, b, 0o600); err != nil {
+		return fail("fetch plan file", err)
+	}
+	return planFile, nil, nil
 }
 
 // readPlanOutput reads the plan file Terraform wrote, in a directory untrusted code can write:
