@@ -39,6 +39,7 @@ type Config struct {
 	GitLab        GitLabConfig    `yaml:"gitlab"`
 	API           APIConfig       `yaml:"api"`
 	Store         StoreConfig     `yaml:"store"`
+	Runner        RunnerConfig    `yaml:"runner"`
 	// AWS holds the defaults for every stack's aws settings in .trueup.yaml.
 	AWS AWSConfig `yaml:"aws"`
 }
@@ -158,6 +159,7 @@ func DefaultConfig() Config {
 		Log:           LogConfig{Format: "text", Level: "info"},
 		Terraform:     TerraformConfig{Binary: "terraform", LockTimeout: 30 * time.Second, Sandbox: string(terraform.SandboxAuto)},
 		Drift:         DriftConfig{Interval: 10 * time.Minute, Remediate: string(reconciler.RemediateAuto)},
+		Runner:        DefaultRunnerConfig(),
 	}
 }
 
@@ -244,6 +246,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validatePassEnv()...)
 	errs = append(errs, c.Store.validate()...)
+	errs = append(errs, c.validateRunner()...)
 	errs = append(errs, c.validateSandboxPaths()...)
 	switch reconciler.RemediateMode(c.Drift.Remediate) {
 	case reconciler.RemediateAuto, reconciler.RemediateAlert, reconciler.RemediateOff:

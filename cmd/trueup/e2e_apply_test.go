@@ -24,12 +24,22 @@ func infraRepo(t *testing.T, out string) *gittest.Remote {
 }
 
 func TestMergedChangesApplyExactlyTheAffectedStacks(t *testing.T) {
+	mergedChangesApplyExactlyTheAffectedStacks(t, nil)
+}
+
+// mergedChangesApplyExactlyTheAffectedStacks is the core flow, with the daemon's configuration
+// changed by configure (the process executor's test runs it too).
+func mergedChangesApplyExactlyTheAffectedStacks(t *testing.T, configure func(*Config)) {
 	if testing.Short() {
 		t.Skip("integration test: real git and Terraform")
 	}
 	out := t.TempDir()
 	remote := infraRepo(t, out)
-	d := startDaemon(t, testConfig(t, remote.URL(), t.TempDir()))
+	cfg := testConfig(t, remote.URL(), t.TempDir())
+	if configure != nil {
+		configure(&cfg)
+	}
+	d := startDaemon(t, cfg)
 
 	d.waitFor("first apply of all three stacks", func() bool { return d.logs.count("apply finished", "result", "succeeded") == 3 })
 	assert.Equal(t, "a-v1", readFile(t, filepath.Join(out, "a.txt")))

@@ -441,10 +441,16 @@ func TestOpsShutdownInterruptsTerraformAfterTheGracePeriod(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: real binary, git and Terraform")
 	}
+	opsShutdownInterruptsTerraformAfterTheGracePeriod(t, "")
+}
+
+// opsShutdownInterruptsTerraformAfterTheGracePeriod runs the test with extra in trueup.yaml, and
+// returns the stopped trueup.
+func opsShutdownInterruptsTerraformAfterTheGracePeriod(t *testing.T, extra string) *opsProcess {
 	work := t.TempDir()
 	started, finished := filepath.Join(work, "started"), filepath.Join(work, "finished")
 	remote := opsSlowRepo(t, fmt.Sprintf("touch %q; sleep 60; touch %q", started, finished))
-	p := opsStartTrueup(t, opsConfigFile(t, work, remote.URL(), filepath.Join(work, "data"), time.Second, ""))
+	p := opsStartTrueup(t, opsConfigFile(t, work, remote.URL(), filepath.Join(work, "data"), time.Second, extra))
 	p.waitFor("the apply in its provisioner", func() bool { return opsExists(started) })
 
 	p.signal(syscall.SIGTERM)
@@ -460,4 +466,5 @@ func TestOpsShutdownInterruptsTerraformAfterTheGracePeriod(t *testing.T) {
 	assert.Less(t, graceOver, interrupted)
 	assert.Less(t, interrupted, stopped)
 	assert.Equal(t, -1, opsLogIndex(p.logs, "apply finished"))
+	return p
 }

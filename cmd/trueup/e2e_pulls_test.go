@@ -20,7 +20,11 @@ import (
 // A pull request gets one living comment and a status per affected stack; a new commit edits that
 // comment; its merge is applied at the merge commit and the comment says so; its workdir goes away.
 func TestPullRequestCommentStatusesAndMerge(t *testing.T) {
-	e := newPullsEnv(t, nil)
+	pullRequestCommentStatusesAndMerge(t, nil)
+}
+
+func pullRequestCommentStatusesAndMerge(t *testing.T, configure func(*Config)) {
+	e := newPullsEnv(t, configure)
 	d := e.d
 
 	head1 := e.name(e.openPull(1, "add-extra", map[string]string{"stacks/a/extra.tf": e.extraFile("a", "extra-v1")}), "head1")
@@ -87,7 +91,11 @@ func isDir(path string) bool {
 // A merge whose plan differs from the one shown on the pull request (here the real world changed
 // after the review) is held, says why on the pull request, and is applied once approved.
 func TestPullRequestMergeHeldUntilApproved(t *testing.T) {
-	e := newPullsEnv(t, nil)
+	pullRequestMergeHeldUntilApproved(t, nil)
+}
+
+func pullRequestMergeHeldUntilApproved(t *testing.T, configure func(*Config)) {
+	e := newPullsEnv(t, configure)
 	d := e.d
 
 	head := e.name(e.openPull(1, "a-v2", map[string]string{"stacks/a/main.tf": localStack(e.out, "a", "a-v2", "")}), "head")

@@ -61,6 +61,10 @@ func attackStack(dataDir string) string {
 // the sandbox required: a pull request whose plan reads /proc/self/environ and probes the data dir,
 // and whose .trueup.yaml asks for the apply role.
 func TestUntrustedPullRequestReachesNoSecret(t *testing.T) {
+	untrustedPullRequestReachesNoSecret(t, nil)
+}
+
+func untrustedPullRequestReachesNoSecret(t *testing.T, configure func(*Config)) {
 	cloud := newAWSCloud(t)
 	slack := newSlackReceiver(t)
 	t.Setenv("TRUEUP_TEST_MAIN_ONLY", mainOnlySecret)
@@ -75,6 +79,9 @@ func TestUntrustedPullRequestReachesNoSecret(t *testing.T) {
 		cfg.Terraform.Sandbox = "required"
 		cfg.Terraform.PassEnv.Main = []string{"TRUEUP_TEST_MAIN_ONLY"}
 		cfg.Slack.WebhookURLEnv = "SLACK_WEBHOOK_URL"
+		if configure != nil {
+			configure(cfg)
+		}
 	})
 	before := len(cloud.sts.Calls())
 
@@ -85,6 +92,7 @@ func TestUntrustedPullRequestReachesNoSecret(t *testing.T) {
 	body := e.waitBody(1, "the attack's plan shown", func(b string) bool { return strings.Contains(b, "environ") })
 
 	require.Contains(t, body, "TF_DATA_DIR=", "the plan read its environment")
+	assert.NotContains(t, body, "TRUEUP_RUN", "a runner's id and token never reach Terraform")
 	for _, probe := range []string{"other_state", "database", "mirror", "daemon_home"} {
 		assert.Regexp(t, `\b`+probe+` += false`, body, "%s is visible to the pull request's code", probe)
 	}

@@ -30,6 +30,7 @@ Usage:
   trueup store copy --from DIR --to postgres
                                       move a stopped trueup's data dir into PostgreSQL
   trueup version                      print versions
+  trueup runner                       run one Terraform run for a daemon (runner.executor)
 
 The commands that ask the daemon use --addr (default http://127.0.0.1:8080, or TRUEUP_ADDR)
 and the bearer token in TRUEUP_API_TOKEN.
@@ -72,6 +73,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdStore(ctx, args[1:], stdout, stderr)
 	case "version":
 		err = cmdVersion(ctx, args[1:], stdout, stderr)
+	case "runner":
+		err = cmdRunner(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -46,7 +46,7 @@ var opsBuilt struct {
 
 // opsBinary builds ./cmd/trueup from the repository root, as the acceptance checks do, the first
 // time a test asks for it, and returns its path.
-func opsBinary(t *testing.T) string {
+func opsBinary(t testing.TB) string {
 	t.Helper()
 	opsBuilt.once.Do(func() {
 		root, err := tftest.RepoRoot()

@@ -157,6 +157,10 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	runs, err := newDispatch(ctx, cfg, dataDir, runner, log)
+	if err != nil {
+		return err
+	}
 	alerts, err := newAlerts(ctx, cfg, sec, log)
 	if err != nil {
 		return err
@@ -184,7 +188,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	m := metrics.New(reg)
 	opts.Metrics = m
 	newRec := func(store reconciler.Store) (*reconciler.Reconciler, error) {
-		return reconciler.New(src, runner, store, opts)
+		return reconciler.New(src, runs.runner, store, opts)
 	}
 	var (
 		daemon     front
@@ -206,7 +210,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		daemon, run = rec, rec.Run
 	}
 
-	server, err := newServer(ctx, cfg, sec, daemon, leadership, gh, gl, m, known, log)
+	server, err := newServer(ctx, cfg, sec, daemon, leadership, gh, gl, m, known, runs.routes, log)
 	if err != nil {
 		return err
 	}
@@ -214,6 +218,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	runs.listening(ln.Addr())
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(ln) }()
 
@@ -287,14 +292,14 @@ func newRunner(ctx context.Context, cfg Config, dataDir string, state *terraform
 	return runner, nil
 }
 
-func newServer(ctx context.Context, cfg Config, sec *secrets, daemon front, leadership func() api.Leadership, gh *gitHub, gl *gitLab, m *metrics.Metrics, known *redact.Set, log *slog.Logger) (*http.Server, error) {
+func newServer(ctx context.Context, cfg Config, sec *secrets, daemon front, leadership func() api.Leadership, gh *gitHub, gl *gitLab, m *metrics.Metrics, known *redact.Set, runners http.Handler, log *slog.Logger) (*http.Server, error) {
 	token, err := sec.optional(ctx, "api.token", cfg.API.TokenEnv, cfg.API.TokenSecretARN)
 	if err != nil {
 		return nil, err
 	}
 	opts := api.Options{
 		Backend: daemon, Token: token, Metrics: m.Handler(daemon), Profiling: cfg.API.Pprof, PollInterval: cfg.Repo.PollInterval,
-		Logger: log, Redact: known.Redact, Leadership: leadership,
+		Logger: log, Redact: known.Redact, Leadership: leadership, Runners: runners,
 	}
 	if gh != nil {
 		opts.Webhook = gh.webhook(daemon)

@@ -58,6 +58,9 @@ type Options struct {
 	Webhook http.Handler
 	// GitLabWebhook serves POST /webhooks/gitlab; nil answers 404. It owns its body limit and responses.
 	GitLabWebhook http.Handler
+	// Runners serves the remote runners' protocol under /runner/v1/ (reconciler/remote); nil
+	// answers 404. It authenticates by each run's token, never by Token.
+	Runners http.Handler
 	// Metrics serves GET /metrics; nil answers 404.
 	Metrics http.Handler
 	// Leadership says which replica leads, for GET /api/v1/leader; nil means one replica, which leads.
@@ -91,6 +94,7 @@ type Server struct {
 	webhook       http.Handler
 	gitlabWebhook http.Handler
 	metrics       http.Handler
+	runners       http.Handler
 	profiling     bool
 	pollInterval  time.Duration
 	log           *slog.Logger
@@ -109,8 +113,8 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("api: poll interval must be positive")
 	}
 	s := &Server{
-		backend: opts.Backend, webhook: opts.Webhook, gitlabWebhook: opts.GitLabWebhook, metrics: opts.Metrics, profiling: opts.Profiling,
-		pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now, redact: opts.Redact, leadership: opts.Leadership,
+		backend: opts.Backend, webhook: opts.Webhook, gitlabWebhook: opts.GitLabWebhook, metrics: opts.Metrics, runners: opts.Runners,
+		profiling: opts.Profiling, pollInterval: opts.PollInterval, log: opts.Logger, now: opts.Now, redact: opts.Redact, leadership: opts.Leadership,
 	}
 	if s.leadership == nil {
 		s.leadership = func() Leadership { return Leadership{Leading: true} }
@@ -144,6 +148,7 @@ func New(opts Options) (*Server, error) {
 //	POST /api/v1/stacks/{stack...}/reconcile   202 {"status":"queued"}                          (token)
 //	POST /api/v1/stacks/{stack...}/approve     {"revision":"<sha>"} → {"approved":"<full sha>"} (token)
 //	GET  /debug/pprof/...                      Go's pprof endpoints, when Options.Profiling     (token)
+//	*    /runner/v1/...                        the runner protocol, when Options.Runners        (the run's token)
 //
 // "token" is `Authorization: Bearer <Options.Token>`. Stack names contain slashes ("stacks/app").
 // Every response of the API's own routes, errors included, is JSON: {"error": "..."} with 400,
@@ -177,6 +182,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/v1/stacks/{stack...}", s.guard(http.HandlerFunc(s.stack)))
 	mux.Handle("/api/v1/pulls/{number}", s.guard(s.byMethod(methods{http.MethodGet: s.pull})))
 	mux.Handle("/api/v1/leader", s.guard(s.byMethod(methods{http.MethodGet: s.leader})))
+	if s.runners != nil {
+		mux.Handle("/runner/v1/", s.runners)
+	}
 	if s.profiling {
 		mux.Handle("/debug/pprof/", s.pprofHandler())
 	}

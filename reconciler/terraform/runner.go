@@ -134,6 +134,9 @@ func New(opts Options) (*Runner, error) {
 // Binary is the absolute path of the terraform executable.
 func (r *Runner) Binary() string { return r.binary }
 
+// CLIConfig is the CLI configuration file every run gets as TF_CLI_CONFIG_FILE ("" for none).
+func (r *Runner) CLIConfig() string { return r.cliConfig }
+
 // Version returns the Terraform version ("1.5.7").
 func (r *Runner) Version(ctx context.Context) (string, error) {
 	tf, err := tfexec.NewTerraform(os.TempDir(), r.binary)
