@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -255,26 +254,9 @@ func commandReply(id int64, cmd Command, reply string, failures []string) string
 	return body + "\n"
 }
 
-// IntentComment asks the leader to handle a comment whose webhook reached a standby: Stack is the
-// pull request's target name ("pr:N"), Revision the comment's id. (Intents keep a kind, a stack and a
-// revision; a comment needs no more.)
-const IntentComment IntentKind = "comment"
-
 // PullComment records, for the leader, a comment a webhook announced to this standby.
 func (s *Standby) PullComment(ctx context.Context, pr int, id int64) {
-	if err := s.record(ctx, Intent{Kind: IntentComment, Stack: pullTarget(pr), Revision: Revision(strconv.FormatInt(id, 10))}); err != nil {
+	if err := s.record(ctx, Intent{Kind: IntentComment, PullRequest: pr, Comment: id}); err != nil {
 		s.log.Error("a comment command is lost: record it for the leader", "pr", pr, "comment", id, "err", err)
 	}
-}
-
-// carryComment hands a comment recorded by a standby to the command loop.
-func (r *Reconciler) carryComment(ctx context.Context, in Intent) error {
-	pr, ok := pullNumber(in.Stack)
-	id, err := strconv.ParseInt(string(in.Revision), 10, 64)
-	if !ok || err != nil {
-		r.log.Warn("malformed comment request from a standby dropped", "stack", in.Stack, "comment", in.Revision)
-		return nil
-	}
-	r.PullComment(ctx, pr, id)
-	return nil
 }

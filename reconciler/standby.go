@@ -14,6 +14,7 @@ type IntentKind string
 const (
 	IntentReconcile IntentKind = "reconcile" // Reconcile(Stack)
 	IntentApprove   IntentKind = "approve"   // Approve(Stack, Revision)
+	IntentComment   IntentKind = "comment"   // PullComment(PullRequest, Comment): a comment command
 )
 
 // Intent is a request a standby recorded for the leader, which carries it out (Carry).
@@ -21,6 +22,9 @@ type Intent struct {
 	Kind     IntentKind
 	Stack    string
 	Revision Revision
+	// PullRequest and Comment name the comment of an IntentComment.
+	PullRequest int
+	Comment     int64
 }
 
 // IntentRecorder keeps intents until the leader carries them out, and wakes the leader.
@@ -132,12 +136,13 @@ func (r *Reconciler) Carry(ctx context.Context, in Intent) error {
 	}
 	var err error
 	switch in.Kind {
+	case IntentComment:
+		r.PullComment(ctx, in.PullRequest, in.Comment) // read from the forge and answered in the thread
+		return nil
 	case IntentReconcile:
 		err = r.Reconcile(ctx, in.Stack)
 	case IntentApprove:
 		_, err = r.Approve(ctx, in.Stack, string(in.Revision))
-	case IntentComment:
-		err = r.carryComment(ctx, in)
 	default:
 		r.log.Warn("unknown request from a standby dropped", "intent", in.Kind, "stack", in.Stack)
 		return nil

@@ -299,3 +299,49 @@ func TestReplicaWaitsForItsDatabase(t *testing.T) {
 	assert.Contains(t, p.logs.String(), "password authentication failed")
 	assert.NotContains(t, p.logs.String(), "not-the-password", "the password is never printed")
 }
+
+// A comment command that reaches the standby is recorded for the leader, which reads it from the
+// API, answers it in the thread and carries it out.
+func TestReplicasStandbyRelaysACommentCommand(t *testing.T) {
+	out := t.TempDir()
+	remote := gittest.NewRemote(t)
+	remote.CommitAndPush("initial", map[string]string{"stacks/a/main.tf": localStack(out, "a", "a-v1", "")})
+	ghs := githubtest.NewServer(t)
+	t.Setenv(opsTokenEnv, opsToken)
+	set := newReplicaSet(t, remote.URL(), "GITHUB_TOKEN="+testGitHubToken, "GITHUB_WEBHOOK_SECRET="+testWebhookSecret)
+	extra := "api:\n  token_env: " + opsTokenEnv + "\n" + fmt.Sprintf(
+		"github:\n  owner: acme\n  repo: infra\n  api_url: %q\n  token_env: GITHUB_TOKEN\n  webhook_secret_env: GITHUB_WEBHOOK_SECRET\n", ghs.URL())
+	a := set.start("a", extra)
+	waitLeading(a)
+	a.waitFor("the first apply", func() bool { return a.logs.count("apply finished") == 1 })
+	b := set.start("b", extra)
+	bBase := b.url()
+
+	remote.Branch("a-v2")
+	remote.WriteFiles(map[string]string{"stacks/a/main.tf": localStack(out, "a", "a-v2", "")})
+	head := remote.Commit("change a")
+	remote.Push("a-v2")
+	remote.Checkout("main")
+	ghs.AddPull(reconciler.PullRequest{Number: 1, Title: "a-v2", HeadBranch: "a-v2", Head: head, Base: "main", Author: "alice"})
+	remote.SetPullRef(1, head)
+	a.waitFor("the pull request planned", func() bool { return a.logs.count("plan started", "target", "pr:1") > 0 })
+
+	ghs.SetPermission("bob", "write")
+	id := ghs.AddCommentBy(1, "bob", "trueup help")
+	event := map[string]any{
+		"action": "created", "repository": map[string]any{"full_name": "acme/infra"},
+		"issue":   map[string]any{"number": 1, "pull_request": map[string]any{"url": "https://api.github.com/repos/acme/infra/pulls/1"}},
+		"comment": map[string]any{"id": id, "body": "trueup help", "user": map[string]any{"login": "bob"}},
+	}
+	code, reply := forward(t, bBase, "/webhooks/github", githubtest.SignedRequest(testWebhookSecret, "issue_comment", "c-1", event))
+	require.Equal(t, http.StatusAccepted, code, reply)
+	a.waitFor("the leader's answer in the thread", func() bool {
+		for _, c := range ghs.Comments(1) {
+			if strings.HasPrefix(c.Body, "<!-- trueup:reply ") {
+				return true
+			}
+		}
+		return false
+	})
+	assert.Zero(t, b.logs.count("plan started"), "the standby ran nothing")
+}

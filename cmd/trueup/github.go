@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/trueup/trueup/git/deliveries"
 	"github.com/trueup/trueup/git/github"
 	"github.com/trueup/trueup/reconciler"
 )
@@ -18,7 +19,14 @@ type gitHub struct {
 	repository    string
 	log           *slog.Logger
 	// deliveries records webhook deliveries where every replica sees them; nil keeps them in memory.
-	deliveries func(ctx context.Context, id string) (bool, error)
+	deliveries deliveries.Shared
+}
+
+// setDeliveries makes the webhook record deliveries in shared (replicas); g may be nil (no GitHub).
+func (g *gitHub) setDeliveries(shared deliveries.Shared) {
+	if g != nil {
+		g.deliveries = shared
+	}
 }
 
 // newGitHub returns nil when no github section is configured.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/trueup/trueup/git"
+	"github.com/trueup/trueup/git/deliveries"
 	"github.com/trueup/trueup/git/gitlab"
 	"github.com/trueup/trueup/reconciler"
 	"github.com/trueup/trueup/reconciler/redact"
@@ -19,7 +20,14 @@ type gitLab struct {
 	project       string
 	log           *slog.Logger
 	// deliveries records webhook deliveries where every replica sees them; nil keeps them in memory.
-	deliveries func(ctx context.Context, id string) (bool, error)
+	deliveries deliveries.Shared
+}
+
+// setDeliveries makes the webhook record deliveries in shared (replicas); g may be nil (no GitLab).
+func (g *gitLab) setDeliveries(shared deliveries.Shared) {
+	if g != nil {
+		g.deliveries = shared
+	}
 }
 
 // newGitLab returns nil when no gitlab section is configured.

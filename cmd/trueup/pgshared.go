@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/trueup/trueup/git/deliveries"
 	"github.com/trueup/trueup/reconciler"
 	"github.com/trueup/trueup/reconciler/pgstore"
 )
@@ -43,7 +44,8 @@ func (s *pgShared) Fenced(holder string, epoch int64, onFenced func()) reconcile
 // RecordIntent keeps in for the leader and wakes it; the intent is kept even when the wake-up is
 // lost (the leader reads every intent when a term starts and after a reconnect).
 func (s *pgShared) RecordIntent(ctx context.Context, in reconciler.Intent) error {
-	if _, err := s.AddIntent(ctx, pgstore.Intent{Kind: string(in.Kind), Stack: in.Stack, Revision: string(in.Revision)}); err != nil {
+	rec := pgstore.Intent{Kind: string(in.Kind), Stack: in.Stack, Revision: string(in.Revision), PullRequest: in.PullRequest, Comment: in.Comment}
+	if _, err := s.AddIntent(ctx, rec); err != nil {
 		return err
 	}
 	if err := s.Notify(ctx, wakeChannel, wakeIntent); err != nil {
@@ -62,6 +64,7 @@ func (s *pgShared) PendingIntents(ctx context.Context) ([]pendingIntent, error) 
 	for _, in := range ins {
 		out = append(out, pendingIntent{ID: in.ID, Intent: reconciler.Intent{
 			Kind: reconciler.IntentKind(in.Kind), Stack: in.Stack, Revision: reconciler.Revision(in.Revision),
+			PullRequest: in.PullRequest, Comment: in.Comment,
 		}})
 	}
 	return out, nil
@@ -71,6 +74,6 @@ func (s *pgShared) PendingIntents(ctx context.Context) ([]pendingIntent, error) 
 func (s *pgShared) DoneIntent(ctx context.Context, id int64) error { return s.DeleteIntent(ctx, id) }
 
 // deliveries records webhook deliveries where every replica sees them.
-func (s *pgShared) deliveries(source string) func(ctx context.Context, id string) (bool, error) {
+func (s *pgShared) deliveries(source string) deliveries.Shared {
 	return func(ctx context.Context, id string) (bool, error) { return s.RecordDelivery(ctx, source, id) }
 }

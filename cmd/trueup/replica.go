@@ -256,21 +256,21 @@ func (p *replica) PullPlans(ctx context.Context, number int) ([]reconciler.Branc
 
 func (p *replica) QueueLen() int { return p.serving().QueueLen() }
 
-// PullComment comes from a webhook: the leader answers the command; a standby records it for the
-// leader (and wakes it).
+// Push and PullRequest come from webhooks: the leader polls now; a standby wakes the leader.
+func (p *replica) Push(ctx context.Context, branch string, head reconciler.Revision) { p.poke(ctx) }
+
+func (p *replica) PullRequest(ctx context.Context, action string, pr reconciler.PullRequest) {
+	p.poke(ctx)
+}
+
+// PullComment comes from a webhook: the leader reads the comment and answers it; a standby records
+// it for the leader, so a command is answered even when it reached the replica that does not lead.
 func (p *replica) PullComment(ctx context.Context, pr int, id int64) {
 	if rec := p.leader(); rec != nil {
 		rec.PullComment(ctx, pr, id)
 		return
 	}
 	p.standby.PullComment(ctx, pr, id)
-}
-
-// Push and PullRequest come from webhooks: the leader polls now; a standby wakes the leader.
-func (p *replica) Push(ctx context.Context, branch string, head reconciler.Revision) { p.poke(ctx) }
-
-func (p *replica) PullRequest(ctx context.Context, action string, pr reconciler.PullRequest) {
-	p.poke(ctx)
 }
 
 func (p *replica) poke(ctx context.Context) {

@@ -144,12 +144,8 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	if stores.shared != nil {
-		if gh != nil {
-			gh.deliveries = stores.shared.deliveries("github")
-		}
-		if gl != nil {
-			gl.deliveries = stores.shared.deliveries("gitlab")
-		}
+		gh.setDeliveries(stores.shared.deliveries("github"))
+		gl.setDeliveries(stores.shared.deliveries("gitlab"))
 	}
 	src, err := openRepo(ctx, cfg, sec, gh, gl, filepath.Join(dataDir, "mirror.git"), log)
 	if err != nil {

@@ -43,7 +43,7 @@ type WebhookOptions struct {
 	// Deliveries, when set, records delivery ids where every replica sees them (a shared database),
 	// so a redelivery to another replica is dropped too; the ids remembered in memory are the
 	// fallback while it fails. It reports whether id is new.
-	Deliveries func(ctx context.Context, id string) (bool, error)
+	Deliveries deliveries.Shared
 	// Repository, when set ("owner/repo"), ignores events from other repositories (organization hooks).
 	Repository string
 	// Logger receives one debug line per delivery; default slog.Default(). Payloads are not logged.
@@ -72,12 +72,12 @@ func NewWebhookHandler(opts WebhookOptions) (http.Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &webhookHandler{opts: opts, seen: deliveries.NewRecent(opts.DedupSize)}, nil
+	return &webhookHandler{opts: opts, seen: deliveries.NewDedup(opts.DedupSize, opts.Deliveries, opts.Logger)}, nil
 }
 
 type webhookHandler struct {
 	opts WebhookOptions
-	seen *deliveries.Recent
+	seen *deliveries.Dedup
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +128,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Checked only after the signature, so forged requests cannot fill the list.
-	if delivery != "" && !h.fresh(r.Context(), delivery) {
+	if delivery != "" && !h.seen.Fresh(r.Context(), delivery) {
 		log.DebugContext(r.Context(), "duplicate webhook delivery")
 		reply(w, http.StatusOK, "status", "duplicate")
 		return
@@ -161,20 +161,6 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log.DebugContext(r.Context(), "webhook", "status", status)
 	reply(w, http.StatusAccepted, "status", status)
-}
-
-// fresh reports whether delivery was not seen before, by the shared record when there is one.
-func (h *webhookHandler) fresh(ctx context.Context, delivery string) bool {
-	local := h.seen.Add(delivery)
-	if h.opts.Deliveries == nil {
-		return local
-	}
-	shared, err := h.opts.Deliveries(ctx, delivery)
-	if err != nil {
-		h.opts.Logger.WarnContext(ctx, "record webhook delivery; deduplicating in memory only", "err", err)
-		return local
-	}
-	return shared
 }
 
 func (h *webhookHandler) ours(fullName string) bool {

@@ -79,7 +79,7 @@ func (f *Forge) Answered(ctx context.Context, pr int, prefix string) (bool, erro
 // Reply posts a note on merge request pr.
 func (f *Forge) Reply(ctx context.Context, pr int, body string) error {
 	if _, _, err := f.client.Notes.CreateMergeRequestNote(f.project, int64(pr),
-		&gl.CreateMergeRequestNoteOptions{Body: gl.Ptr(body)}, gl.WithContext(ctx)); err != nil {
+		&gl.CreateMergeRequestNoteOptions{Body: gl.Ptr(noQuickActions(body))}, gl.WithContext(ctx)); err != nil {
 		return classify(fmt.Sprintf("reply on !%d", pr), err)
 	}
 	return nil

@@ -53,7 +53,7 @@ func (f *Forge) syncNotes(ctx context.Context, n int, parts []string) error {
 	mr := int64(n)
 	for i, part := range parts {
 		k := i + 1
-		body := forgetext.Marker(n, k) + "\n" + part
+		body := noQuickActions(forgetext.Marker(n, k) + "\n" + part)
 		old, ok := posted.parts[k]
 		if ok && old.body == body {
 			continue

@@ -40,8 +40,8 @@ type WebhookOptions struct {
 	// DedupSize is how many recent X-Gitlab-Event-UUIDs are remembered to drop redeliveries; default 10000.
 	DedupSize int
 	// Deliveries, when set, records delivery ids where every replica sees them (a shared database),
-	// reporting whether id is new; on its error the handler falls back to its own memory.
-	Deliveries func(ctx context.Context, id string) (bool, error)
+	// so a redelivery to another replica is dropped too; memory is the fallback while it fails.
+	Deliveries deliveries.Shared
 	// Project, when set ("group/infra"), ignores events of other projects (group hooks).
 	Project string
 	// Logger receives one debug line per delivery; default slog.Default(). Payloads are not logged.
@@ -71,13 +71,13 @@ func NewWebhookHandler(opts WebhookOptions) (http.Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &webhookHandler{opts: opts, secret: sha256.Sum256(opts.Secret), seen: deliveries.NewRecent(opts.DedupSize)}, nil
+	return &webhookHandler{opts: opts, secret: sha256.Sum256(opts.Secret), seen: deliveries.NewDedup(opts.DedupSize, opts.Deliveries, opts.Logger)}, nil
 }
 
 type webhookHandler struct {
 	opts   WebhookOptions
 	secret [32]byte // the secret's hash: comparing hashes takes the same time whatever the token's length
-	seen   *deliveries.Recent
+	seen   *deliveries.Dedup
 }
 
 // Event names GitLab sends in X-Gitlab-Event.
@@ -129,7 +129,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Checked only after the token, so forged requests cannot fill the list.
-	if delivery != "" && !h.fresh(r.Context(), delivery) {
+	if delivery != "" && !h.seen.Fresh(r.Context(), delivery) {
 		log.DebugContext(r.Context(), "duplicate webhook delivery")
 		reply(w, http.StatusOK, "status", "duplicate")
 		return
@@ -140,20 +140,6 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log.DebugContext(r.Context(), "webhook", "status", status)
 	reply(w, http.StatusAccepted, "status", status)
-}
-
-// fresh reports whether delivery was not seen before, by the shared record when there is one.
-func (h *webhookHandler) fresh(ctx context.Context, delivery string) bool {
-	local := h.seen.Add(delivery)
-	if h.opts.Deliveries == nil {
-		return local
-	}
-	shared, err := h.opts.Deliveries(ctx, delivery)
-	if err != nil {
-		h.opts.Logger.WarnContext(ctx, "record webhook delivery; deduplicating in memory only", "err", err)
-		return local
-	}
-	return shared
 }
 
 // validToken compares the delivery's token with the secret in constant time.

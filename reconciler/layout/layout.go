@@ -81,6 +81,7 @@ func LoadWith(fsys fs.FS, opts Options) (*Layout, error) {
 		configured *configured
 	)
 	data, err := readConfig(fsys, res)
+	var skipped []string // directories discovery refused, as warnings
 	switch {
 	case err == nil:
 		p, err := parseConfig(data)
@@ -99,6 +100,12 @@ func LoadWith(fsys fs.FS, opts Options) (*Layout, error) {
 			return nil, fmt.Errorf("discover stacks: %w", err)
 		}
 		for _, dir := range dirs {
+			if !printableName(dir) {
+				// A branch could name a directory "x\n/approve": its name would be a line of its own
+				// in plan comments, where a forge may run it as a command.
+				skipped = append(skipped, fmt.Sprintf("directory %q is not a stack: its name holds control characters or is not UTF-8", dir))
+				continue
+			}
 			name := reconciler.StackName(dir, "default")
 			stacks = append(stacks, reconciler.Stack{Name: name, Dir: dir, Workspace: "default"})
 			realDirs[name] = dir
@@ -128,7 +135,7 @@ func LoadWith(fsys fs.FS, opts Options) (*Layout, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.Warnings = g.sortedWarnings()
+	l.Warnings = append(g.sortedWarnings(), skipped...)
 	l.Configured = configured != nil
 	return l, nil
 }

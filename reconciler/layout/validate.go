@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/trueup/trueup/reconciler"
 )
@@ -126,6 +128,9 @@ func validateDir(dir string, res *resolver, fsys fs.FS, fail func(format string,
 	case strings.Contains(dir, "@"):
 		fail("%q must not contain \"@\" (it separates directory and workspace in stack names)", dir)
 		return "", ""
+	case !printableName(dir):
+		fail("%q must be valid UTF-8 without control characters (line breaks in a name would reach comments as lines of their own)", dir)
+		return "", ""
 	}
 	clean = path.Clean(dir)
 	real, err := res.resolve(clean)
@@ -230,4 +235,10 @@ func validateDrift(d *driftEntry, fail func(field, format string, args ...any)) 
 		o.MaxChanges = &v
 	}
 	return o
+}
+
+// printableName reports whether a stack directory's name is valid UTF-8 without control characters:
+// names reach logs, statuses and comments, where a line break would start a line of their own.
+func printableName(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }

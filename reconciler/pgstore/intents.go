@@ -17,6 +17,9 @@ type Intent struct {
 	Kind     string `json:"kind"`
 	Stack    string `json:"stack"`
 	Revision string `json:"revision,omitempty"`
+	// PullRequest and Comment name a comment on a pull request (a comment command), 0 for none.
+	PullRequest int   `json:"pull_request,omitempty"`
+	Comment     int64 `json:"comment,omitempty"`
 	// Created is when the intent was recorded: the database's now when zero.
 	Created time.Time `json:"created"`
 }
@@ -32,8 +35,9 @@ func (s *Store) AddIntent(ctx context.Context, i Intent) (int64, error) {
 	}
 	var id int64
 	err := s.write(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, s.q(`INSERT INTO {s}intents (kind, stack, revision, created)
-			VALUES ($1, $2, $3, coalesce($4, clock_timestamp())) RETURNING id`), i.Kind, i.Stack, i.Revision, created).Scan(&id)
+		return tx.QueryRow(ctx, s.q(`INSERT INTO {s}intents (kind, stack, revision, pull_request, comment, created)
+			VALUES ($1, $2, $3, $4, $5, coalesce($6, clock_timestamp())) RETURNING id`),
+			i.Kind, i.Stack, i.Revision, i.PullRequest, i.Comment, created).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("add %s intent for %s: %w", i.Kind, i.Stack, err)
@@ -45,13 +49,13 @@ func (s *Store) AddIntent(ctx context.Context, i Intent) (int64, error) {
 func (s *Store) Intents(ctx context.Context) ([]Intent, error) {
 	var out []Intent
 	err := s.call(ctx, func(ctx context.Context) error {
-		rows, err := s.pool.Query(ctx, s.q(`SELECT id, kind, stack, revision, created FROM {s}intents ORDER BY id`))
+		rows, err := s.pool.Query(ctx, s.q(`SELECT id, kind, stack, revision, pull_request, comment, created FROM {s}intents ORDER BY id`))
 		if err != nil {
 			return err
 		}
 		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Intent, error) {
 			var i Intent
-			err := row.Scan(&i.ID, &i.Kind, &i.Stack, &i.Revision, &i.Created)
+			err := row.Scan(&i.ID, &i.Kind, &i.Stack, &i.Revision, &i.PullRequest, &i.Comment, &i.Created)
 			i.Created = i.Created.UTC()
 			return i, err
 		})

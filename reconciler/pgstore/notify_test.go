@@ -175,7 +175,7 @@ func TestIntents(t *testing.T) {
 	require.NoError(t, err)
 	id2, err := s.AddIntent(ctx, Intent{Kind: "approve", Stack: "web", Revision: "abc", Created: given})
 	require.NoError(t, err)
-	id3, err := s.AddIntent(ctx, Intent{Kind: "sync", Stack: "db", ID: 99})
+	id3, err := s.AddIntent(ctx, Intent{Kind: "comment", PullRequest: 12, Comment: 9000000001, ID: 99})
 	require.NoError(t, err)
 	assert.Less(t, id1, id2)
 	assert.Less(t, id2, id3)
@@ -188,6 +188,8 @@ func TestIntents(t *testing.T) {
 	assert.Equal(t, []int64{id1, id2, id3}, []int64{got[0].ID, got[1].ID, got[2].ID}, "oldest first; the store sets IDs")
 	assert.WithinDuration(t, time.Now(), got[0].Created, time.Minute, "created by the database's clock")
 	assert.Equal(t, Intent{ID: id2, Kind: "approve", Stack: "web", Revision: "abc", Created: given}, got[1])
+	assert.Equal(t, 12, got[2].PullRequest, "a comment command's pull request")
+	assert.Equal(t, int64(9000000001), got[2].Comment, "and its comment, past 32 bits")
 
 	require.NoError(t, s.DeleteIntent(ctx, id2))
 	require.NoError(t, s.DeleteIntent(ctx, id2), "deleting a missing intent")
