@@ -31,11 +31,23 @@ type commentRef struct {
 // maxSeenComments bounds how many handled comment ids are remembered.
 const maxSeenComments = 10000
 
-func newCommands(forge Commander, allowSelfApprove bool) *commands {
+// initCommands sets up comment commands when there is a Commander (New calls it, after the planner),
+// and lets the planner name pull requests the forge's way.
+func (r *Reconciler) initCommands() {
+	forge := r.opts.Commander
 	if forge == nil {
-		return nil
+		return
 	}
-	return &commands{forge: forge, allowSelfApprove: allowSelfApprove, work: make(chan commentRef, 256), seen: map[int64]bool{}}
+	r.commands = &commands{forge: forge, allowSelfApprove: r.opts.AllowSelfApprove, work: make(chan commentRef, 256), seen: map[int64]bool{}}
+	r.plans.pullRef = forge.PullRef
+}
+
+// ref is how people refer to pull request n on the forge.
+func (p *planner) ref(n int) string {
+	if p.pullRef != nil {
+		return p.pullRef(n)
+	}
+	return fmt.Sprintf("#%d", n)
 }
 
 // claim reports whether comment id is new, and remembers it.

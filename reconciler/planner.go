@@ -41,6 +41,8 @@ type planner struct {
 	replans replanSet
 	// stale are pull request plans main moved under, until planned again (stale.go).
 	stale staleSet
+	// pullRef is how the forge refers to a pull request ("!12" on GitLab); nil is "#12".
+	pullRef func(int) string
 }
 
 // runHelpers are the run helpers the planner shares with apply and drift (runs.go).

@@ -195,14 +195,14 @@ func (p *planner) checkReviewed(ctx context.Context, pr int, stack string, plan 
 		if !plan.HasChanges() {
 			return ""
 		}
-		return fmt.Sprintf("no plan for %s was shown on #%d, so nobody reviewed these changes: %s. Approve this revision to apply it",
-			stack, pr, plan.Summary())
+		return fmt.Sprintf("no plan for %s was shown on %s, so nobody reviewed these changes: %s. Approve this revision to apply it",
+			stack, p.ref(pr), plan.Summary())
 	}
 	if shown.Result == ResultFailed {
-		return fmt.Sprintf("the last plan shown on #%d for %s failed, so nobody reviewed a working plan. Approve this revision to apply it", pr, stack)
+		return fmt.Sprintf("the last plan shown on %s for %s failed, so nobody reviewed a working plan. Approve this revision to apply it", p.ref(pr), stack)
 	}
 	if diffs := ReviewDiff(shown.Changes, plan.Changes); len(diffs) > 0 {
-		return holdReason(pr, diffs)
+		return holdReason(p.ref(pr), diffs)
 	}
 	return ""
 }

@@ -196,7 +196,7 @@ func New(src Source, runner Runner, store Store, opts Options) (*Reconciler, err
 		outboxWake: make(chan struct{}, 1),
 	}
 	r.initPlanner()
-	r.commands = newCommands(opts.Commander, opts.AllowSelfApprove)
+	r.initCommands()
 	return r, nil
 }
 

@@ -74,9 +74,10 @@ func ReviewDiff(reviewed, now []ResourceChange) []string {
 }
 
 // holdReason explains a merged plan that differs from the reviewed one.
-func holdReason(pr int, diffs []string) string {
-	return fmt.Sprintf("the plan at the merge commit differs from the plan shown on #%d (main moved, or the real world changed): %s. "+
-		"Approve this revision to apply it, or push a new commit", pr, joinLimited(diffs, 10))
+// ref is how people refer to the pull request on its forge ("#12", "!12").
+func holdReason(ref string, diffs []string) string {
+	return fmt.Sprintf("the plan at the merge commit differs from the plan shown on %s (main moved, or the real world changed): %s. "+
+		"Approve this revision to apply it, or push a new commit", ref, joinLimited(diffs, 10))
 }
 
 // forkNote is the comment on a fork's pull request when forks are not planned.

@@ -70,6 +70,10 @@ func (p *planner) noticeMainMove(ctx context.Context, head Revision) {
 	if prev == "" || prev == head {
 		return
 	}
+	targets := p.pullTargetNames()
+	if len(targets) == 0 {
+		return // no open pull request: nothing to diff for
+	}
 	_, layout := p.main()
 	if layout == nil || layout.Affects == nil {
 		return
@@ -88,7 +92,7 @@ func (p *planner) noticeMainMove(ctx context.Context, head Revision) {
 	if len(moved) == 0 {
 		return
 	}
-	for _, name := range p.pullTargetNames() {
+	for _, name := range targets {
 		t, _, ok := p.followed(name)
 		if !ok || (t.Pull.Fork && !p.allowForks) {
 			continue

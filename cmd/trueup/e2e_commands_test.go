@@ -35,6 +35,9 @@ func TestCommandApprovesAHeldMerge(t *testing.T) {
 			d.waitFor("the apply held", func() bool {
 				return d.logs.count("apply held: the merged plan differs from the reviewed one", "stack", "stacks/a", "rev", merge.Short()) == 1
 			})
+			ref := map[string]string{"github": "#1", "gitlab": "!1"}[forge] // "#1" is an issue on GitLab
+			held := e.waitBody(1, "the hold shown", func(b string) bool { return strings.Contains(b, "⏸ held") })
+			assert.Contains(t, held, "differs from the plan shown on "+ref+" ")
 			e.merged(1, merge)
 			d.waitFor("the merge recorded", func() bool { return d.logs.count("pull request merged", "pr", "1") == 1 })
 

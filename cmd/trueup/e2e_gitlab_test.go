@@ -141,3 +141,36 @@ func TestGitLabBadToken(t *testing.T) {
 	assert.Empty(t, e.gl.Notes(3))
 	assert.Zero(t, d.logs.count("plan started", "target", "pr:3"))
 }
+
+// With allow_forks, a fork's merge request is planned from refs/merge-requests/N/head: its branch is
+// in the contributor's project, never in this one.
+func TestGitLabForkPlannedWhenAllowed(t *testing.T) {
+	e := newGitLabEnv(t, func(cfg *Config) { cfg.GitLab.AllowForks = true })
+	d := e.d
+	head := e.commitOnBranch("fork-work", "contributor's change", map[string]string{"stacks/a/extra.tf": e.extraFile("a", "from a fork")})
+	e.gl.AddMR(reconciler.PullRequest{Number: 5, Title: "fork", HeadBranch: "main", Head: head, Fork: true, Author: "mallory"})
+	e.remote.SetMergeRequestRef(5, head)
+
+	e.waitBody(5, "the fork's plan", func(b string) bool { return strings.Contains(b, "✅ planned") })
+	assert.Equal(t, 1, d.logs.count("plan finished", "target", "pr:5", "stack", "stacks/a", "rev", head.Short()))
+	assert.NoFileExists(t, filepath.Join(e.out, "a-extra.txt"), "planned, never applied")
+}
+
+// A Note Hook with the right token but a comment that does not exist, or that is another merge
+// request's, runs and answers nothing: the comment is read from the API.
+func TestGitLabForgedNoteHookDoesNothing(t *testing.T) {
+	e := newGitLabEnv(t, nil)
+	d := e.d
+	e.grant("bob", true)
+	e.openMR(1, "add-extra", map[string]string{"stacks/a/extra.tf": e.extraFile("a", "extra-v1")})
+	e.waitBody(1, "the plan of !1", func(b string) bool { return strings.Contains(b, "✅ planned") })
+	other := e.gl.AddNoteBy(2, "bob", "trueup plan")
+
+	code, _ := e.hook(testWebhookSecret, "Note Hook", "n-1", e.gl.NoteHook(1, 987654, "bob", "trueup plan"))
+	assert.Equal(t, http.StatusAccepted, code)
+	code, _ = e.hook(testWebhookSecret, "Note Hook", "n-2", e.gl.NoteHook(1, other, "bob", "trueup plan"))
+	assert.Equal(t, http.StatusAccepted, code)
+	d.waitFor("both reads refused", func() bool { return d.logs.count("cannot read a comment command; a redelivery will try again") == 2 })
+	assert.Empty(t, e.replies(1))
+	assert.Zero(t, d.logs.count("comment command"))
+}
