@@ -273,6 +273,17 @@ func TestChangedStacksAreQueuedFirst(t *testing.T) {
 	eventually(t, "r1 applied", func() bool {
 		return h.state("stacks/a").AppliedRev == "r1" && h.state("stacks/b").AppliedRev == "r1"
 	})
+	// Nothing may still run or wait when r2 lands: a worker busy with a at that moment would see r2
+	// in its own decision and mark a synced, whatever the order of the queue.
+	eventually(t, "the workers idle", func() bool {
+		for _, name := range []string{"stacks/a", "stacks/b"} {
+			st, err := h.rec.Stack(context.Background(), name)
+			if err != nil || st.Running || st.Pending {
+				return false
+			}
+		}
+		return true
+	})
 	h.src.commit("r2", map[string]string{"stacks/a/main.tf": "a1", "stacks/b/main.tf": "b2"})
 	eventually(t, "b applied at r2", func() bool { return h.state("stacks/b").AppliedRev == "r2" })
 	eventually(t, "a synced to r2", func() bool { return h.state("stacks/a").SyncedRev == "r2" })
