@@ -74,11 +74,23 @@ func (m *Mirror) Poll(ctx context.Context) (reconciler.Heads, error) {
 			}
 		}
 	}
-	// Prune what the remote no longer had at the listing. A ref the fetch brought beyond the
-	// listing (go-git's fetch lists again) was not here before: it stays.
-	before := local
-	if local, err = m.localRefs(); err != nil {
-		return reconciler.Heads{}, fmt.Errorf("poll: %w", err)
+	if local, err = m.prune(remote, local); err != nil {
+		return reconciler.Heads{}, err
+	}
+	if missing {
+		m.maintainPacks(ctx)
+	}
+	m.packRefs()
+	return headsOf(local), nil
+}
+
+// prune removes the refs the remote no longer had at the listing and returns the mirror's refs. A
+// ref the fetch brought beyond the listing (go-git's fetch lists again) was not in before: it stays.
+// Callers hold m.mu.
+func (m *Mirror) prune(remote, before map[plumbing.ReferenceName]plumbing.Hash) (map[plumbing.ReferenceName]plumbing.Hash, error) {
+	local, err := m.localRefs()
+	if err != nil {
+		return nil, fmt.Errorf("poll: %w", err)
 	}
 	for name := range local {
 		_, listed := remote[name]
@@ -87,17 +99,13 @@ func (m *Mirror) Poll(ctx context.Context) (reconciler.Heads, error) {
 			continue
 		}
 		if err := m.storage.RemoveReference(name); err != nil {
-			return reconciler.Heads{}, fmt.Errorf("poll: prune %s: %w", name, err)
+			return nil, fmt.Errorf("poll: prune %s: %w", name, err)
 		}
 		m.log.Debug("pruned ref gone from the remote", "ref", name.String())
 		m.looseRefs++
 		delete(local, name)
 	}
-	if missing {
-		m.maintainPacks(ctx)
-	}
-	m.packRefs()
-	return headsOf(local), nil
+	return local, nil
 }
 
 // maxLooseRefs is how many refs may change before the mirror packs its refs again.
