@@ -72,6 +72,8 @@ type Mirror struct {
 	// them into one. gitPath is the git CLI that repacks; "" repacks with go-git.
 	repackAbove int
 	gitPath     string
+	// looseRefs counts the refs written or removed since the refs were last packed (see packRefs).
+	looseRefs int
 }
 
 // defaultRepackAbove bounds the packs every object lookup may have to search: each fetch adds one.
@@ -109,7 +111,7 @@ func Open(ctx context.Context, opts Options) (*Mirror, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := &Mirror{opts: opts, log: log, repackAbove: defaultRepackAbove}
+	m := &Mirror{opts: opts, log: log, repackAbove: defaultRepackAbove, looseRefs: maxLooseRefs + 1} // pack at the first poll
 	if m.gitPath, err = exec.LookPath("git"); err != nil {
 		m.gitPath = "" // go-git repacks, more slowly
 	}

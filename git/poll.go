@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +65,7 @@ func (m *Mirror) Poll(ctx context.Context) (reconciler.Heads, error) {
 		if local[name] == h {
 			continue
 		}
+		m.looseRefs++
 		if m.hasCommit(h) {
 			moved = append(moved, plumbing.NewHashReference(name, h))
 		} else {
@@ -81,11 +85,23 @@ func (m *Mirror) Poll(ctx context.Context) (reconciler.Heads, error) {
 			}
 		}
 	}
-	// Prune what the remote no longer had at the listing. A ref the fetch brought beyond the
-	// listing (go-git's fetch lists again) was not here before: it stays.
-	before := local
-	if local, err = m.localRefs(); err != nil {
-		return reconciler.Heads{}, fmt.Errorf("poll: %w", err)
+	if local, err = m.prune(remote, local); err != nil {
+		return reconciler.Heads{}, err
+	}
+	if missing {
+		m.maintainPacks(ctx)
+	}
+	m.packRefs()
+	return m.headsOf(local), nil
+}
+
+// prune removes the refs the remote no longer had at the listing and returns the mirror's refs. A
+// ref the fetch brought beyond the listing (go-git's fetch lists again) was not in before: it stays.
+// Callers hold m.mu.
+func (m *Mirror) prune(remote, before map[plumbing.ReferenceName]plumbing.Hash) (map[plumbing.ReferenceName]plumbing.Hash, error) {
+	local, err := m.localRefs()
+	if err != nil {
+		return nil, fmt.Errorf("poll: %w", err)
 	}
 	for name := range local {
 		_, listed := remote[name]
@@ -94,15 +110,48 @@ func (m *Mirror) Poll(ctx context.Context) (reconciler.Heads, error) {
 			continue
 		}
 		if err := m.storage.RemoveReference(name); err != nil {
-			return reconciler.Heads{}, fmt.Errorf("poll: prune %s: %w", name, err)
+			return nil, fmt.Errorf("poll: prune %s: %w", name, err)
 		}
 		m.log.Debug("pruned ref gone from the remote", "ref", name.String())
+		m.looseRefs++
 		delete(local, name)
 	}
-	if missing {
-		m.maintainPacks(ctx)
+	return local, nil
+}
+
+// maxLooseRefs is how many refs may change before the mirror packs its refs again.
+const maxLooseRefs = 64
+
+// packRefs packs the mirror's refs into packed-refs once more than maxLooseRefs were written or
+// removed since the last time, and removes the directories that leaves empty. Every poll reads all
+// refs, a loose ref is a file (with a path lookup per directory in go-git), and GitHub keeps a
+// refs/pull/N/ directory per pull request: with 200 open pull requests, reading 400 loose refs was
+// most of a poll, three times over when it fetched. A poll that changes a few refs leaves them
+// loose. Callers hold m.mu.
+func (m *Mirror) packRefs() {
+	if m.looseRefs <= maxLooseRefs {
+		return
 	}
-	return m.headsOf(local), nil
+	if err := m.storage.PackRefs(); err != nil {
+		m.log.Warn("pack the mirror's refs; polls read them one by one", "err", err)
+		return
+	}
+	m.looseRefs = 0
+	removeEmptyDirs(filepath.Join(m.opts.Dir, "refs"))
+}
+
+// removeEmptyDirs removes the empty directories below dir (never dir itself), deepest first.
+func removeEmptyDirs(dir string) {
+	var dirs []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p != dir {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		_ = os.Remove(dirs[i]) // fails, and stays, when it is not empty
+	}
 }
 
 // listRemote returns the remote's branch and pull heads. Callers hold m.mu.

@@ -35,6 +35,9 @@ type planner struct {
 	// stacks are the stacks each target plans, as the target's layout defines them: only those,
 	// since a layout of every stack for each of hundreds of pull requests would hold megabytes each.
 	stacks map[string]targetStacks
+	// lastDirs is the stack dirs of the target followed last: targets with the same stacks (pull
+	// requests from one main) share one slice of them.
+	lastDirs []string
 	// publishLocks serialise the comment and the plan-record rewrites of one branch or pull request.
 	publishLocks keyedLocks
 	// replans are stacks to plan again at a head already planned (replan.go).
@@ -213,6 +216,10 @@ func (p *planner) follow(t target, stacks targetStacks) {
 	defer p.mu.Unlock()
 	p.targets[t.Name] = &t
 	if len(stacks.planned) > 0 {
+		if slices.Equal(stacks.dirs, p.lastDirs) {
+			stacks.dirs = p.lastDirs
+		}
+		p.lastDirs = stacks.dirs
 		p.stacks[t.Name] = stacks
 	} else {
 		delete(p.stacks, t.Name)

@@ -59,6 +59,7 @@ type ghStub struct {
 	nextID   int64
 	writes   []commentWrite
 	statuses int
+	lists    int // pull request list requests
 }
 
 type stubComment struct {
@@ -133,8 +134,16 @@ func (s *ghStub) commentWrites(n int, since time.Time) []commentWrite {
 	return out
 }
 
+// pullListRequests is how many pages of pull requests were asked for.
+func (s *ghStub) pullListRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lists
+}
+
 func (s *ghStub) listPulls(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
+	s.lists++
 	var list []map[string]any
 	var numbers []int
 	for n := range s.pulls {
