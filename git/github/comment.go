@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -15,16 +14,6 @@ import (
 // CommentLimit is the size Split cuts plan comments to: GitHub's 65,536 characters minus room for the
 // marker line.
 const CommentLimit = 65000
-
-// prComments are trueup's comments on one pull request: part number → comment.
-type prComments struct {
-	parts map[int]postedComment
-}
-
-type postedComment struct {
-	id   int64
-	body string
-}
 
 // Comment renders the report, splits it into at most forgetext.MaxCommentParts parts (see forgetext.Parts), and makes the
 // pull request's plan comments match: existing parts (found by their marker and trueup's own login, so
@@ -49,46 +38,43 @@ func (f *Forge) syncComments(ctx context.Context, n int, parts []string) error {
 	if err != nil {
 		return err
 	}
+	bodies := make([]string, len(parts))
 	for i, part := range parts {
-		k := i + 1
-		body := forgetext.Marker(n, k) + "\n" + part
-		old, ok := posted.parts[k]
-		if ok && old.body == body {
-			continue
-		}
-		if ok {
-			_, _, err := f.client.Issues.EditComment(ctx, f.owner, f.repo, old.id, &gh.IssueComment{Body: gh.String(body)})
-			if err == nil {
-				posted.parts[k] = postedComment{id: old.id, body: body}
-				f.log.DebugContext(ctx, "edited plan comment", "pr", n, "part", k, "comment", old.id)
-				continue
-			}
-			if !isNotFound(err) {
-				return classify(fmt.Sprintf("edit plan comment %d part %d", n, k), err)
-			}
-			// Someone deleted it: post it again.
-		}
-		c, _, err := f.client.Issues.CreateComment(ctx, f.owner, f.repo, n, &gh.IssueComment{Body: gh.String(body)})
-		if err != nil {
-			return classify(fmt.Sprintf("create plan comment %d part %d", n, k), err)
-		}
-		posted.parts[k] = postedComment{id: c.GetID(), body: body}
-		f.log.DebugContext(ctx, "created plan comment", "pr", n, "part", k, "comment", c.GetID())
+		bodies[i] = forgetext.Marker(n, i+1) + "\n" + part
 	}
-	var extra []int
-	for k := range posted.parts {
-		if k > len(parts) {
-			extra = append(extra, k)
-		}
+	return forgetext.Sync(ctx, commentThread{f: f, n: n}, posted, bodies, func(action string, k int, id int64) {
+		f.log.DebugContext(ctx, action+" plan comment", "pr", n, "part", k, "comment", id)
+	})
+}
+
+// commentThread is pull request n's comments, for forgetext.Sync.
+type commentThread struct {
+	f *Forge
+	n int
+}
+
+func (t commentThread) Edit(ctx context.Context, id int64, body string) (bool, error) {
+	_, _, err := t.f.client.Issues.EditComment(ctx, t.f.owner, t.f.repo, id, &gh.IssueComment{Body: gh.String(body)})
+	if isNotFound(err) {
+		return false, nil // someone deleted it: post it again
 	}
-	sort.Ints(extra)
-	for _, k := range extra {
-		id := posted.parts[k].id
-		if _, err := f.client.Issues.DeleteComment(ctx, f.owner, f.repo, id); err != nil && !isNotFound(err) {
-			return classify(fmt.Sprintf("delete plan comment %d part %d", n, k), err)
-		}
-		delete(posted.parts, k)
-		f.log.DebugContext(ctx, "deleted plan comment", "pr", n, "part", k, "comment", id)
+	if err != nil {
+		return false, classify(fmt.Sprintf("edit plan comment %d on %d", id, t.n), err)
+	}
+	return true, nil
+}
+
+func (t commentThread) Create(ctx context.Context, body string) (int64, error) {
+	c, _, err := t.f.client.Issues.CreateComment(ctx, t.f.owner, t.f.repo, t.n, &gh.IssueComment{Body: gh.String(body)})
+	if err != nil {
+		return 0, classify(fmt.Sprintf("create plan comment on %d", t.n), err)
+	}
+	return c.GetID(), nil
+}
+
+func (t commentThread) Delete(ctx context.Context, id int64) error {
+	if _, err := t.f.client.Issues.DeleteComment(ctx, t.f.owner, t.f.repo, id); err != nil && !isNotFound(err) {
+		return classify(fmt.Sprintf("delete plan comment %d on %d", id, t.n), err)
 	}
 	return nil
 }
@@ -98,7 +84,7 @@ func (f *Forge) syncComments(ctx context.Context, n int, parts []string) error {
 // starts with the marker; such a comment is ignored, never adopted, edited or deleted. When two of
 // trueup's comments carry the same part's marker (two trueups raced), the oldest is kept and the
 // others deleted.
-func (f *Forge) postedComments(ctx context.Context, n int) (*prComments, error) {
+func (f *Forge) postedComments(ctx context.Context, n int) (forgetext.Posted, error) {
 	f.mu.Lock()
 	posted := f.comments[n]
 	f.mu.Unlock()
@@ -109,7 +95,7 @@ func (f *Forge) postedComments(ctx context.Context, n int) (*prComments, error) 
 	if err != nil {
 		return nil, err
 	}
-	posted = &prComments{parts: map[int]postedComment{}}
+	posted = forgetext.Posted{}
 	var duplicates []int64
 	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
 	for {
@@ -122,14 +108,9 @@ func (f *Forge) postedComments(ctx context.Context, n int) (*prComments, error) 
 			if !ok || !ownComment(c, login) {
 				continue
 			}
-			if old, ok := posted.parts[k]; ok {
-				if old.id < c.GetID() {
-					duplicates = append(duplicates, c.GetID())
-					continue
-				}
-				duplicates = append(duplicates, old.id)
+			if surplus := posted.Keep(k, c.GetID(), c.GetBody()); surplus != 0 {
+				duplicates = append(duplicates, surplus)
 			}
-			posted.parts[k] = postedComment{id: c.GetID(), body: c.GetBody()}
 		}
 		if resp.NextPage == 0 {
 			break

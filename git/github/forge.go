@@ -16,6 +16,7 @@ import (
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/trueup/trueup/git/forgetext"
 	"github.com/trueup/trueup/reconciler"
 )
 
@@ -62,8 +63,8 @@ type Forge struct {
 	useCheckRuns bool
 
 	mu       sync.Mutex
-	login    string              // trueup's own login: Options.Login, or once looked up
-	comments map[int]*prComments // per pull request, once looked up
+	login    string                   // trueup's own login: Options.Login, or once looked up
+	comments map[int]forgetext.Posted // per pull request, once looked up
 }
 
 // New returns a Forge for one repository. It does not call GitHub.
@@ -89,7 +90,7 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 		repo:     opts.Repo,
 		log:      opts.Logger,
 		login:    opts.Login,
-		comments: map[int]*prComments{},
+		comments: map[int]forgetext.Posted{},
 	}
 	if f.log == nil {
 		f.log = slog.Default()

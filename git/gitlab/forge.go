@@ -14,6 +14,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/trueup/trueup/git/forgetext"
 	"github.com/trueup/trueup/reconciler"
 )
 
@@ -50,9 +51,9 @@ type Forge struct {
 	token   func(ctx context.Context) (string, error)
 
 	mu        sync.Mutex
-	username  string             // trueup's own username: Options.Username, or once looked up
-	projectID int64              // the project's numeric id, once looked up (0 before)
-	notes     map[int]*postedSet // per merge request, once looked up
+	username  string                   // trueup's own username: Options.Username, or once looked up
+	projectID int64                    // the project's numeric id, once looked up (0 before)
+	notes     map[int]forgetext.Posted // per merge request, once looked up
 }
 
 // New returns a Forge for one project. It does not call GitLab.
@@ -60,7 +61,7 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 	if opts.Project == "" || !strings.Contains(opts.Project, "/") {
 		return nil, fmt.Errorf("new gitlab forge: project must be a full path such as group/infra, got %q", opts.Project)
 	}
-	f := &Forge{project: strings.Trim(opts.Project, "/"), log: opts.Logger, username: opts.Username, notes: map[int]*postedSet{}}
+	f := &Forge{project: strings.Trim(opts.Project, "/"), log: opts.Logger, username: opts.Username, notes: map[int]forgetext.Posted{}}
 	if f.log == nil {
 		f.log = slog.Default()
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
@@ -16,16 +15,6 @@ import (
 // NoteLimit is the size plan notes are cut to: GitLab's 1,000,000 characters per note, less room for
 // the marker line.
 const NoteLimit = 999_000
-
-// postedSet is trueup's plan notes on one merge request: part number → note.
-type postedSet struct {
-	parts map[int]postedNote
-}
-
-type postedNote struct {
-	id   int64
-	body string
-}
 
 // Comment renders the report, splits it into at most forgetext.MaxCommentParts parts of at most
 // NoteLimit bytes (one note, unless a plan passes GitLab's limit), and makes the merge request's plan
@@ -50,49 +39,45 @@ func (f *Forge) syncNotes(ctx context.Context, n int, parts []string) error {
 	if err != nil {
 		return err
 	}
-	mr := int64(n)
+	bodies := make([]string, len(parts))
 	for i, part := range parts {
-		k := i + 1
-		body := noQuickActions(forgetext.Marker(n, k) + "\n" + part)
-		old, ok := posted.parts[k]
-		if ok && old.body == body {
-			continue
-		}
-		if ok {
-			_, _, err := f.client.Notes.UpdateMergeRequestNote(f.project, mr, old.id,
-				&gl.UpdateMergeRequestNoteOptions{Body: gl.Ptr(body)}, gl.WithContext(ctx))
-			if err == nil {
-				posted.parts[k] = postedNote{id: old.id, body: body}
-				f.log.DebugContext(ctx, "edited plan note", "mr", n, "part", k, "note", old.id)
-				continue
-			}
-			if httpStatus(err) != 404 {
-				return classify(fmt.Sprintf("edit plan note !%d part %d", n, k), err)
-			}
-			// Someone deleted it: post it again.
-		}
-		note, _, err := f.client.Notes.CreateMergeRequestNote(f.project, mr,
-			&gl.CreateMergeRequestNoteOptions{Body: gl.Ptr(body)}, gl.WithContext(ctx))
-		if err != nil {
-			return classify(fmt.Sprintf("create plan note !%d part %d", n, k), err)
-		}
-		posted.parts[k] = postedNote{id: note.ID, body: body}
-		f.log.DebugContext(ctx, "created plan note", "mr", n, "part", k, "note", note.ID)
+		bodies[i] = noQuickActions(forgetext.Marker(n, i+1) + "\n" + part)
 	}
-	var extra []int
-	for k := range posted.parts {
-		if k > len(parts) {
-			extra = append(extra, k)
-		}
+	return forgetext.Sync(ctx, noteThread{f: f, mr: int64(n)}, posted, bodies, func(action string, k int, id int64) {
+		f.log.DebugContext(ctx, action+" plan note", "mr", n, "part", k, "note", id)
+	})
+}
+
+// noteThread is merge request mr's notes, for forgetext.Sync.
+type noteThread struct {
+	f  *Forge
+	mr int64
+}
+
+func (t noteThread) Edit(ctx context.Context, id int64, body string) (bool, error) {
+	_, _, err := t.f.client.Notes.UpdateMergeRequestNote(t.f.project, t.mr, id,
+		&gl.UpdateMergeRequestNoteOptions{Body: gl.Ptr(body)}, gl.WithContext(ctx))
+	if err != nil && httpStatus(err) == 404 {
+		return false, nil // someone deleted it: post it again
 	}
-	sort.Ints(extra)
-	for _, k := range extra {
-		id := posted.parts[k].id
-		if _, err := f.client.Notes.DeleteMergeRequestNote(f.project, mr, id, gl.WithContext(ctx)); err != nil && httpStatus(err) != 404 {
-			return classify(fmt.Sprintf("delete plan note !%d part %d", n, k), err)
-		}
-		delete(posted.parts, k)
-		f.log.DebugContext(ctx, "deleted plan note", "mr", n, "part", k, "note", id)
+	if err != nil {
+		return false, classify(fmt.Sprintf("edit plan note %d on !%d", id, t.mr), err)
+	}
+	return true, nil
+}
+
+func (t noteThread) Create(ctx context.Context, body string) (int64, error) {
+	note, _, err := t.f.client.Notes.CreateMergeRequestNote(t.f.project, t.mr,
+		&gl.CreateMergeRequestNoteOptions{Body: gl.Ptr(body)}, gl.WithContext(ctx))
+	if err != nil {
+		return 0, classify(fmt.Sprintf("create plan note on !%d", t.mr), err)
+	}
+	return note.ID, nil
+}
+
+func (t noteThread) Delete(ctx context.Context, id int64) error {
+	if _, err := t.f.client.Notes.DeleteMergeRequestNote(t.f.project, t.mr, id, gl.WithContext(ctx)); err != nil && httpStatus(err) != 404 {
+		return classify(fmt.Sprintf("delete plan note %d on !%d", id, t.mr), err)
 	}
 	return nil
 }
@@ -102,7 +87,7 @@ func (f *Forge) syncNotes(ctx context.Context, n int, parts []string) error {
 // starts with the marker; such a note is ignored, never adopted, edited or deleted. System notes
 // ("added 1 commit") are never trueup's. When two of trueup's notes carry the same part's marker, the
 // oldest is kept and the others deleted.
-func (f *Forge) postedNotes(ctx context.Context, n int) (*postedSet, error) {
+func (f *Forge) postedNotes(ctx context.Context, n int) (forgetext.Posted, error) {
 	f.mu.Lock()
 	posted := f.notes[n]
 	f.mu.Unlock()
@@ -113,7 +98,7 @@ func (f *Forge) postedNotes(ctx context.Context, n int) (*postedSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	posted = &postedSet{parts: map[int]postedNote{}}
+	posted = forgetext.Posted{}
 	var duplicates []int64
 	opts := &gl.ListMergeRequestNotesOptions{ListOptions: gl.ListOptions{PerPage: 100}, OrderBy: gl.Ptr("created_at"), Sort: gl.Ptr("asc")}
 	for {
@@ -126,14 +111,9 @@ func (f *Forge) postedNotes(ctx context.Context, n int) (*postedSet, error) {
 			if !ok || note.System || !strings.EqualFold(note.Author.Username, username) {
 				continue
 			}
-			if old, ok := posted.parts[k]; ok {
-				if old.id < note.ID {
-					duplicates = append(duplicates, note.ID)
-					continue
-				}
-				duplicates = append(duplicates, old.id)
+			if surplus := posted.Keep(k, note.ID, note.Body); surplus != 0 {
+				duplicates = append(duplicates, surplus)
 			}
-			posted.parts[k] = postedNote{id: note.ID, body: note.Body}
 		}
 		if resp.NextPage == 0 {
 			break
