@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // commands answers comment commands: a webhook announces a comment (PullComment), the command loop
@@ -26,7 +27,16 @@ type commands struct {
 type commentRef struct {
 	pr int
 	id int64
+	// tries is how many reads of the comment failed before.
+	tries int
 }
+
+// commentRetry is the wait before reading a comment again after the forge failed to serve it,
+// doubled each time, for at most maxCommentTries reads: the webhook that announced it will not come
+// again (a redelivery has the same delivery id, and is dropped).
+var commentRetry = 5 * time.Second
+
+const maxCommentTries = 4
 
 // maxSeenComments bounds how many handled comment ids are remembered.
 const maxSeenComments = 10000
@@ -80,10 +90,14 @@ func (r *Reconciler) PullComment(ctx context.Context, pr int, id int64) {
 	if r.commands == nil {
 		return
 	}
+	r.queueComment(commentRef{pr: pr, id: id})
+}
+
+func (r *Reconciler) queueComment(ref commentRef) {
 	select {
-	case r.commands.work <- commentRef{pr: pr, id: id}:
+	case r.commands.work <- ref:
 	default:
-		r.log.Warn("too many comments waiting; dropped one", "pr", pr, "comment", id)
+		r.log.Warn("too many comments waiting; dropped one", "pr", ref.pr, "comment", ref.id)
 	}
 }
 
@@ -113,7 +127,13 @@ func (r *Reconciler) handleComment(ctx context.Context, ref commentRef) {
 	facts, ok, err := r.commandFacts(ctx, ref)
 	if err != nil {
 		c.release(ref.id)
-		log.Warn("cannot read a comment command; a redelivery will try again", "err", err)
+		if ref.tries+1 >= maxCommentTries {
+			log.Error("cannot read a comment command; given up (post it again)", "tries", ref.tries+1, "err", err)
+			return
+		}
+		wait := commentRetry << ref.tries
+		log.Warn("cannot read a comment command; trying again", "in", wait, "err", err)
+		time.AfterFunc(wait, func() { r.queueComment(commentRef{pr: ref.pr, id: ref.id, tries: ref.tries + 1}) })
 		return
 	}
 	if !ok {

@@ -79,7 +79,7 @@ func (c *fakeCommander) readCount() int {
 }
 
 // A comment is answered once however often it is announced; trueup's own comments and comments that
-// are no command get no answer; a comment that could not be read is tried again on its next announcement.
+// are no command get no answer; a comment that could not be read is read again by itself.
 func TestCommentsAreHandledOnce(t *testing.T) {
 	forge := &fakeForge{}
 	forge.put(PullRequest{Number: 3, State: "open", Head: "h3", HeadBranch: "b3", Author: "alice"})
@@ -106,7 +106,9 @@ func TestCommentsAreHandledOnce(t *testing.T) {
 		assert.True(t, strings.HasPrefix(answers[0], "<!-- trueup:reply comment=1 -->\n> `trueup help`"), answers[0])
 	}
 
-	// A comment the forge could not serve is not remembered: its redelivery is read again.
+	// A comment the forge could not serve is read again by itself (a redelivery would be dropped as
+	// a duplicate delivery); it is answered once.
+	SetCommentRetry(t, 20*time.Millisecond)
 	fail := true
 	cmd.mu.Lock()
 	cmd.ReadFunc = func(id int64) (PullComment, error) {
@@ -118,9 +120,25 @@ func TestCommentsAreHandledOnce(t *testing.T) {
 	}
 	cmd.mu.Unlock()
 	h.rec.PullComment(ctx, 3, 4)
-	eventually(t, "the failed read", func() bool { return cmd.readCount() == 4 })
-	h.rec.PullComment(ctx, 3, 4)
-	eventually(t, "the answer after the redelivery", func() bool { return len(cmd.answers()) == 2 })
+	eventually(t, "the answer after the forge came back", func() bool { return len(cmd.answers()) == 2 })
+	assert.Equal(t, 5, cmd.readCount(), "read twice: the failure, then the retry")
+	time.Sleep(100 * time.Millisecond)
+	assert.Len(t, cmd.answers(), 2, "answered once")
+}
+
+// A comment the forge never serves is read a bounded number of times, then given up.
+func TestACommentThatCannotBeReadIsGivenUp(t *testing.T) {
+	SetCommentRetry(t, 5*time.Millisecond)
+	forge := &fakeForge{}
+	forge.put(PullRequest{Number: 3, State: "open", Head: "h3", HeadBranch: "b3"})
+	cmd := &fakeCommander{writers: map[string]bool{"bob": true}}
+	cmd.ReadFunc = func(id int64) (PullComment, error) { return PullComment{}, errors.New("gitlab is down") }
+	h := newHarness(t, t.TempDir(), Options{Forge: forge, Commander: cmd}).start()
+	h.rec.PullComment(context.Background(), 3, 9)
+	eventually(t, "four reads", func() bool { return cmd.readCount() >= 4 })
+	time.Sleep(200 * time.Millisecond) // the fifth read would have come by now (wait 40 ms)
+	assert.Equal(t, 4, cmd.readCount())
+	assert.Empty(t, cmd.answers())
 }
 
 // A comment whose webhook reached a standby is recorded for the leader, which answers it.
