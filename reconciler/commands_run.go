@@ -31,7 +31,8 @@ type commentRef struct {
 	tries int
 }
 
-// commentRetry is the wait before reading a comment again after the forge failed to serve it,
+// commentRetry is the wait before reading a comment again after the forge failed to serve it (a
+// transient failure: the forge down, a timeout),
 // doubled each time, for at most maxCommentTries reads: the webhook that announced it will not come
 // again (a redelivery has the same delivery id, and is dropped).
 var commentRetry = 5 * time.Second
@@ -127,6 +128,11 @@ func (r *Reconciler) handleComment(ctx context.Context, ref commentRef) {
 	facts, ok, err := r.commandFacts(ctx, ref)
 	if err != nil {
 		c.release(ref.id)
+		if KindOf(err) != KindTransient {
+			// A comment that is not there (a forged or foreign announcement) is no command.
+			log.Warn("cannot read a comment command; dropped", "err", err)
+			return
+		}
 		if ref.tries+1 >= maxCommentTries {
 			log.Error("cannot read a comment command; given up (post it again)", "tries", ref.tries+1, "err", err)
 			return

@@ -114,7 +114,7 @@ func TestCommentsAreHandledOnce(t *testing.T) {
 	cmd.ReadFunc = func(id int64) (PullComment, error) {
 		if fail {
 			fail = false
-			return PullComment{}, errors.New("gitlab is down")
+			return PullComment{}, Errorf(KindTransient, "read comment", errors.New("gitlab is down"))
 		}
 		return PullComment{ID: id, Author: Commenter{Login: "bob"}, Body: "trueup help"}, nil
 	}
@@ -132,7 +132,9 @@ func TestACommentThatCannotBeReadIsGivenUp(t *testing.T) {
 	forge := &fakeForge{}
 	forge.put(PullRequest{Number: 3, State: "open", Head: "h3", HeadBranch: "b3"})
 	cmd := &fakeCommander{writers: map[string]bool{"bob": true}}
-	cmd.ReadFunc = func(id int64) (PullComment, error) { return PullComment{}, errors.New("gitlab is down") }
+	cmd.ReadFunc = func(id int64) (PullComment, error) {
+		return PullComment{}, Errorf(KindTransient, "read comment", errors.New("gitlab is down"))
+	}
 	h := newHarness(t, t.TempDir(), Options{Forge: forge, Commander: cmd}).start()
 	h.rec.PullComment(context.Background(), 3, 9)
 	eventually(t, "four reads", func() bool { return cmd.readCount() >= 4 })

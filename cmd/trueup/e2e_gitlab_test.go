@@ -170,7 +170,7 @@ func TestGitLabForgedNoteHookDoesNothing(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, code)
 	code, _ = e.hook(testWebhookSecret, "Note Hook", "n-2", e.gl.NoteHook(1, other, "bob", "trueup plan"))
 	assert.Equal(t, http.StatusAccepted, code)
-	d.waitFor("both reads refused", func() bool { return d.logs.count("cannot read a comment command; a redelivery will try again") == 2 })
+	d.waitFor("both reads refused", func() bool { return d.logs.count("cannot read a comment command; dropped") == 2 })
 	assert.Empty(t, e.replies(1))
 	assert.Zero(t, d.logs.count("comment command"))
 }
