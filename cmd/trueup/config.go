@@ -298,8 +298,8 @@ func (c Config) secretEnvNames() map[string]string {
 		"repo.token_env": c.Repo.TokenEnv, "slack.webhook_url_env": c.Slack.WebhookURLEnv,
 		"github.token_env": c.GitHub.TokenEnv, "github.webhook_secret_env": c.GitHub.WebhookSecretEnv,
 		"gitlab.token_env": c.GitLab.TokenEnv, "gitlab.webhook_secret_env": c.GitLab.WebhookSecretEnv,
-		"api.token_env": c.API.TokenEnv, "store.postgres.dsn_env": c.Store.dsnEnv(),
-		"store.postgres.state_dsn_env": c.Store.stateDSNEnv(),
+		"api.token_env": c.API.TokenEnv, "store.postgres.dsn_env": c.Store.postgres().DSNEnv,
+		"store.postgres.state_dsn_env": c.Store.postgres().StateDSNEnv,
 	} {
 		if name != "" {
 			names[name] = key

@@ -38,7 +38,7 @@ func newSecrets(ctx context.Context, cfg Config, known *redact.Set, log *slog.Lo
 func (c Config) usesSecretARNs() bool {
 	for _, arn := range []string{c.Repo.TokenSecretARN, c.Slack.WebhookURLSecretARN, c.GitHub.TokenSecretARN,
 		c.GitHub.WebhookSecretSecretARN, c.GitLab.TokenSecretARN, c.GitLab.WebhookSecretSecretARN, c.API.TokenSecretARN,
-		c.Store.dsnSecretARN(), c.Store.stateDSNSecretARN()} {
+		c.Store.postgres().DSNSecretARN, c.Store.postgres().StateDSNSecretARN} {
 		if arn != "" {
 			return true
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -99,7 +98,7 @@ func unreachable(err error) bool {
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "57P03" // cannot_connect_now: starting up or shutting down
 	}
-	return !strings.Contains(err.Error(), "does not parse") && !strings.Contains(err.Error(), "newer than")
+	return !errors.Is(err, pgstore.ErrRefused)
 }
 
 // tfStates is where Terraform's pg backend keeps the states of stacks without a backend, and the

@@ -39,32 +39,13 @@ const defaultSchema = "trueup"
 // quoting and names one schema whatever the database's settings.
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`)
 
-func (s StoreConfig) dsnEnv() string {
+// postgres is the store.postgres section, or its zero value when there is none (so its secrets' names
+// read as unset).
+func (s StoreConfig) postgres() PostgresConfig {
 	if s.Postgres == nil {
-		return ""
+		return PostgresConfig{}
 	}
-	return s.Postgres.DSNEnv
-}
-
-func (s StoreConfig) dsnSecretARN() string {
-	if s.Postgres == nil {
-		return ""
-	}
-	return s.Postgres.DSNSecretARN
-}
-
-func (s StoreConfig) stateDSNEnv() string {
-	if s.Postgres == nil {
-		return ""
-	}
-	return s.Postgres.StateDSNEnv
-}
-
-func (s StoreConfig) stateDSNSecretARN() string {
-	if s.Postgres == nil {
-		return ""
-	}
-	return s.Postgres.StateDSNSecretARN
+	return *s.Postgres
 }
 
 // schema is the configured schema, or the default.

@@ -74,7 +74,7 @@ func (s *shared) migrate(ctx context.Context, schema string) ([]string, error) {
 			return err
 		}
 		if version > len(all) {
-			return fmt.Errorf("schema version %d is newer than this trueup understands (%d): upgrade trueup", version, len(all))
+			return fmt.Errorf("schema version %d is newer than this trueup understands (%d): upgrade trueup: %w", version, len(all), ErrRefused)
 		}
 		for _, m := range all[version:] {
 			if _, err := tx.Exec(ctx, m.sql); err != nil {

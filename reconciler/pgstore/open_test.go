@@ -74,6 +74,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	_, err := Open(t.Context(), dsn, Options{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "schema version 99 is newer than this trueup understands")
+	assert.ErrorIs(t, err, ErrRefused, "waiting would not change it: a replica stops at once")
 }
 
 func TestSchemasAreApart(t *testing.T) {

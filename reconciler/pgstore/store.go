@@ -44,6 +44,10 @@ const HistoryLimit = 50
 // DefaultTxIdleTimeout is Options.TxIdleTimeout when zero.
 const DefaultTxIdleTimeout = 5 * time.Second
 
+// ErrRefused is wrapped by the errors of Open that waiting would not change: a database URL that
+// does not parse, a schema newer than this code.
+var ErrRefused = errors.New("refused")
+
 // errClosed is returned by every call on a closed store.
 var errClosed = errors.New("store is closed")
 
@@ -100,7 +104,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx redacts passwords from a DSN it cannot parse only on a best-effort basis: say nothing of it.
-		return nil, errors.New("open store: the database URL does not parse (not shown: it may hold a password)")
+		return nil, fmt.Errorf("open store: the database URL does not parse (not shown: it may hold a password): %w", ErrRefused)
 	}
 	if opts.TxIdleTimeout <= 0 {
 		opts.TxIdleTimeout = DefaultTxIdleTimeout
