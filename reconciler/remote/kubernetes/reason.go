@@ -38,8 +38,8 @@ func jobFinished(job *batchv1.Job) (finished, complete bool) {
 func failedBecause(job *batchv1.Job, pods []corev1.Pod, container string) string {
 	var parts []string
 	for _, c := range job.Status.Conditions {
-		if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
-			parts = append(parts, joinNonEmpty(": ", c.Reason, c.Message))
+		if s := joinNonEmpty(": ", c.Reason, c.Message); c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue && s != "" {
+			parts = append(parts, s)
 		}
 	}
 	for _, p := range pods {

@@ -30,8 +30,8 @@ func (e *Executor) task(job *batchv1.Job) *task {
 // Wait reads the Job every PollInterval until it has finished: nil when it completed, else an
 // error with Kubernetes' reason (the Job's condition, its pod's container: "OOMKilled, exit 137").
 // A pod whose container cannot be created (ErrImagePull, ImagePullBackOff, InvalidImageName,
-// CreateContainerConfigError) ends Wait at once with that reason; a Job deleted from under it, or
-// replaced, is an error saying it is gone. An API that cannot be reached for a moment does not end
+// CreateContainerConfigError) ends Wait at once with that reason; a Job deleted (or being deleted)
+// from under it, or replaced, is an error saying it is gone. An API that cannot be reached for a moment does not end
 // Wait: the dispatcher's deadlines decide.
 func (t *task) Wait(ctx context.Context) error {
 	tick := time.NewTicker(t.e.opts.PollInterval)
@@ -54,6 +54,8 @@ func (t *task) check(ctx context.Context) (bool, error) {
 	switch {
 	case apierrors.IsNotFound(err) || (err == nil && job.UID != t.uid):
 		return true, fmt.Errorf("kubernetes job %s/%s is gone", t.e.opts.Namespace, t.name)
+	case err == nil && job.DeletionTimestamp != nil:
+		return true, fmt.Errorf("kubernetes job %s/%s is gone (being deleted)", t.e.opts.Namespace, t.name)
 	case err != nil:
 		if ctx.Err() != nil {
 			return true, ctx.Err()
