@@ -34,8 +34,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/trueup/trueup/reconciler/terraform/tftest"
 )
@@ -174,4 +174,3 @@ func onExit(f func()) {
 	cleanups = append(cleanups, f)
 	mu.Unlock()
 }
-
