@@ -33,6 +33,9 @@ const (
 // the image and starts it, which takes a minute or two.
 const ecsStartTimeout = 5 * time.Minute
 
+// adoptListTimeout bounds listing the runners in flight at start.
+const adoptListTimeout = 30 * time.Second
+
 // dispatch is where runs go: the local runner, or a remote one and the routes its runners call.
 type dispatch struct {
 	runner reconciler.Runner
@@ -66,7 +69,12 @@ func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terrafo
 	if cfg.Runner.Executor == executorECS {
 		startTimeout = ecsStartTimeout
 	}
+	key, err := adoptionKey(dataDir)
+	if err != nil {
+		return nil, err
+	}
 	r, err := remote.New(remote.Options{
+		AdoptKey: key, SpoolDir: filepath.Join(dataDir, "runner-spool"),
 		Executor: ex, URL: u.get, MaxParallel: cfg.Runner.MaxParallel, SharedFilesystem: shared, StartTimeout: startTimeout,
 		PassMain: cfg.Terraform.PassEnv.Main, PassPlans: cfg.Terraform.PassEnv.Plans,
 		Terraform: remote.JobTerraform{LockTimeoutMillis: cfg.Terraform.LockTimeout.Milliseconds(), Sandbox: cfg.Terraform.Sandbox,
@@ -76,6 +84,7 @@ func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terrafo
 	if err != nil {
 		return nil, err
 	}
+	adoptInFlight(ctx, r, log)
 	log.Info("Terraform runs in trueup runners", "executor", cfg.Runner.Executor, "max_parallel", cfg.Runner.MaxParallel)
 	return &dispatch{runner: r, routes: r.Handler(), listening: u.listening}, nil
 }
