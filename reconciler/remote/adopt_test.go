@@ -251,8 +251,8 @@ func TestForgedOrForeignRunnersAreNeverAdopted(t *testing.T) {
 		"a token digest of the attacker's": forged(func(_ *string, m map[string]string) {
 			m[metaToken] = "0000000000000000000000000000000000000000000000000000000000000000"
 		}),
-		"no seal":             forged(func(_ *string, m map[string]string) { delete(m, metaSeal) }),
-		"purpose changed":     forged(func(_ *string, m map[string]string) { m[metaPurpose] = string(PurposeApply) }),
+		"no seal":              forged(func(_ *string, m map[string]string) { delete(m, metaSeal) }),
+		"purpose changed":      forged(func(_ *string, m map[string]string) { m[metaPurpose] = string(PurposeApply) }),
 		"an id that is a path": forged(func(id *string, _ map[string]string) { *id = "../../etc" }),
 	}
 	r := d.start(&listed{cases: cases})

@@ -83,7 +83,7 @@ type Runner struct {
 	// exitGrace is how long a runner that reported its result may take to exit on its own.
 	exitGrace time.Duration
 
-	adoptKey  []byte
+	adoptKey []byte
 
 	mu   sync.Mutex
 	runs map[string]*run

@@ -31,8 +31,8 @@ type run struct {
 	// workdir is the daemon's checkout the tree is built from.
 	workdir string
 	// planFile is an apply's vetted plan file, served as it was read and checked.
-	planFile []byte
-	pending  bool
+	planFile  []byte
+	pending   bool
 	contacted bool
 	lastSeen  time.Time
 	upload    string // the uploaded plan file, until the run ends
