@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/trueup/trueup/reconciler/remote"
 )
@@ -16,6 +17,16 @@ import (
 // adoptionKeyFile is the data dir's file of the key that seals what trueup tells the platform
 // about its runners (remote.Options.AdoptKey): a restarted trueup adopts only runners it sealed.
 const adoptionKeyFile = "runner-adoption.key"
+
+// runnerAdoptionKey is the shared store's adoption key with two replicas, else the data dir's.
+func runnerAdoptionKey(ctx context.Context, dataDir string, peers runnerPeers) ([]byte, error) {
+	if peers == nil {
+		return adoptionKey(dataDir)
+	}
+	keyCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return peers.RunnerKey(keyCtx, "runner-adoption")
+}
 
 // adoptionKey reads the data dir's adoption key, making one the first time.
 func adoptionKey(dataDir string) ([]byte, error) {

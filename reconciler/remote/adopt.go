@@ -248,6 +248,29 @@ func (r *Runner) release(rn *run, why string) bool {
 	return true
 }
 
+// Abandon forgets the adopted runs no dispatch claimed, without stopping them: this trueup no
+// longer leads, and the next leader adopts them. Their calls are no longer answered here.
+func (r *Runner) Abandon() {
+	r.mu.Lock()
+	var runs []*run
+	for _, m := range []map[string]*run{r.adopted, r.applying} {
+		for k, rn := range m {
+			select {
+			case <-rn.adopted.claimed:
+			default:
+				close(rn.adopted.claimed)
+				runs = append(runs, rn)
+			}
+			delete(m, k)
+		}
+	}
+	r.mu.Unlock()
+	for _, rn := range runs {
+		r.unregister(rn)
+		rn.adopted.end.cancel()
+	}
+}
+
 // adoptedApply returns the end of an adopted, unclaimed apply of stack, or nil.
 func (r *Runner) adoptedApply(stack string) <-chan struct{} {
 	r.mu.Lock()
