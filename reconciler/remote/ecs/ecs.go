@@ -212,9 +212,14 @@ func (t *task) Wait(ctx context.Context) error {
 	}
 }
 
+// callTimeout bounds one call to ECS made while waiting.
+const callTimeout = 30 * time.Second
+
 // stopped describes the task once: done when it has stopped, with why it failed, if it did.
 func (t *task) stopped(ctx context.Context) (bool, error) {
-	out, err := t.e.api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: awssdk.String(t.e.opts.Cluster), Tasks: []string{t.arn}})
+	callCtx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	out, err := t.e.api.DescribeTasks(callCtx, &ecs.DescribeTasksInput{Cluster: awssdk.String(t.e.opts.Cluster), Tasks: []string{t.arn}})
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
