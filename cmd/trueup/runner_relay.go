@@ -45,10 +45,21 @@ type runnerRelay struct {
 	mu      sync.Mutex
 	state   func() lease.State // the elector's; nil until the replica is made
 	proxies map[string]*httputil.ReverseProxy
+	// adopted is the epoch of the last term that adopted the runners in flight: until the term
+	// that leads now has, runners are told to retry (a run it is about to adopt is not unknown).
+	adopted int64
 }
 
 func newRunnerRelay(local http.Handler, peers runnerPeers, log *slog.Logger) *runnerRelay {
 	return &runnerRelay{local: local, peers: peers, log: log, proxies: map[string]*httputil.ReverseProxy{}}
+}
+
+// ready says the term at epoch adopted the runners in flight: the leader's dispatcher answers
+// runners from now on.
+func (h *runnerRelay) ready(epoch int64) {
+	h.mu.Lock()
+	h.adopted = epoch
+	h.mu.Unlock()
 }
 
 // follow makes the relay follow an elector's state.
@@ -60,7 +71,7 @@ func (h *runnerRelay) follow(state func() lease.State) {
 
 func (h *runnerRelay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.mu.Lock()
-	state := h.state
+	state, adopted := h.state, h.adopted
 	h.mu.Unlock()
 	if state == nil {
 		relayRefuse(w, "trueup is starting: retry")
@@ -68,6 +79,10 @@ func (h *runnerRelay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	st := state()
 	if st.Leading {
+		if adopted != st.Lease.Epoch {
+			relayRefuse(w, "the new leader is adopting the runners in flight: retry")
+			return
+		}
 		h.local.ServeHTTP(w, req)
 		return
 	}

@@ -49,7 +49,9 @@ func TestTheRunnerRelayAnswersAsLeaderForwardsAsStandbyAndNeverLoops(t *testing.
 	var st atomic.Pointer[lease.State]
 	relay.follow(func() lease.State { return *st.Load() })
 	live := lease.Lease{Holder: "a-1", Epoch: 4, Expires: time.Now().Add(time.Hour)}
-	st.Store(&lease.State{Self: "b-1", Leading: true, Lease: lease.Lease{Holder: "b-1", Expires: time.Now().Add(time.Hour)}})
+	st.Store(&lease.State{Self: "b-1", Leading: true, Lease: lease.Lease{Holder: "b-1", Epoch: 5, Expires: time.Now().Add(time.Hour)}})
+	assert.Equal(t, http.StatusServiceUnavailable, call(nil), "a new leader that has not adopted the runners in flight yet: retry, not 410")
+	relay.ready(5)
 	assert.Equal(t, http.StatusTeapot, call(nil), "the leader answers itself")
 
 	st.Store(&lease.State{Self: "b-1", Lease: live})

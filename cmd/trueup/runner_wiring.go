@@ -69,8 +69,9 @@ func (d *dispatch) bind(rep *replica) {
 	rr := d.replicated
 	rr.self = rep.elector.State().Self
 	rr.relay.follow(rep.elector.State)
-	rep.term = func(ctx context.Context) func() {
+	rep.term = func(ctx context.Context, epoch int64) func() {
 		adoptInFlight(ctx, rr.remote, rr.log)
+		rr.relay.ready(epoch)
 		return rr.remote.Abandon
 	}
 }

@@ -32,11 +32,11 @@ func newRestartable(t *testing.T, ex *agentExecutor, mod ...func(*Options)) *res
 		d.current.Load().Handler().ServeHTTP(w, req)
 	}))
 	t.Cleanup(d.srv.Close)
-	d.start(&crashable{ex: ex, crashed: &d.crashed})
+	d.current.Store(d.start(&crashable{ex: ex, crashed: &d.crashed}))
 	return d
 }
 
-// start makes a new Runner the current one, as a trueup (re)starting.
+// start makes a new Runner, as a trueup (re)starting; it answers runners once made current.
 func (d *restartable) start(ex Executor) *Runner {
 	opts := Options{Executor: ex, URL: func() string { return d.srv.URL }, StartTimeout: 5 * time.Second, AdoptKey: d.key,
 		HeartbeatInterval: 50 * time.Millisecond, ReportTimeout: 5 * time.Second, StopTimeout: 5 * time.Second, SpoolDir: d.t.TempDir()}
@@ -46,17 +46,18 @@ func (d *restartable) start(ex Executor) *Runner {
 	r, err := New(opts)
 	require.NoError(d.t, err)
 	r.exitGrace = 200 * time.Millisecond
-	d.current.Store(r)
 	return r
 }
 
 // crash loses the current Runner (its runs, its tokens) without stopping any runner, and starts
-// a new one that adopts what is in flight.
+// a new one that adopts what is in flight before it answers runners (as trueup listens only
+// after adopting).
 func (d *restartable) crash() (*Runner, int) {
 	d.crashed.Store(true)
 	r := d.start(d.ex)
 	n, err := r.Adopt(context.Background())
 	require.NoError(d.t, err)
+	d.current.Store(r)
 	return r, n
 }
 
@@ -266,6 +267,7 @@ func TestForgedOrForeignRunnersAreNeverAdopted(t *testing.T) {
 	n, err = other.Adopt(context.Background())
 	require.NoError(t, err)
 	assert.Zero(t, n)
+	d.current.Store(other)
 	c := &Client{URL: d.srv.URL, RunID: attacker, Token: "whatever"}
 	assert.ErrorIs(t, c.Heartbeat(context.Background()), ErrRunGone)
 }

@@ -35,11 +35,12 @@ func TestATrueupThatRestartsAdoptsItsTasksByStartedByAndTags(t *testing.T) {
 		r, err := remote.New(remote.Options{Executor: newExecutor(t, fake), URL: func() string { return srv.URL }, AdoptKey: key,
 			StartTimeout: 5 * time.Second, HeartbeatInterval: 50 * time.Millisecond, ReportTimeout: time.Minute, SpoolDir: t.TempDir()})
 		require.NoError(t, err)
-		current.Store(r)
 		return r
 	}
 	s := spec(t)
-	go func() { _, _ = newRunner().Plan(context.Background(), s) }() // this trueup dies mid-plan
+	first := newRunner()
+	current.Store(first)
+	go func() { _, _ = first.Plan(context.Background(), s) }() // this trueup dies mid-plan
 	<-started
 
 	// A task on the cluster that trueup did not start: not one of its runs, whatever it claims.
@@ -52,10 +53,12 @@ func TestATrueupThatRestartsAdoptsItsTasksByStartedByAndTags(t *testing.T) {
 	fake.Add(ecstest.Task{ARN: "arn:aws:ecs:us-east-1:123456789012:task/infra/forged", Cluster: "infra", StartedBy: "trueup",
 		TaskDefinition: "trueup-apply", Tags: forged})
 
+	// The next trueup adopts before it answers runners (it listens only then).
 	r := newRunner()
 	n, err := r.Adopt(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "trueup's own task is adopted, the forged one is not")
+	current.Store(r)
 
 	done := make(chan error, 1)
 	var plan *reconciler.Plan
