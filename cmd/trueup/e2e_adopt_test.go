@@ -42,15 +42,10 @@ func TestECSExecutorARestartedTrueupAdoptsTheTaskInFlight(t *testing.T) {
 		}
 		return play(ctx, command, env)
 	}
-	none := filepath.Join(t.TempDir(), "none")
-	env := []string{"AWS_ENDPOINT_URL_ECS=" + fake.URL, "AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_ACCESS_KEY_ID=AKIDTEST",
-		"AWS_SECRET_ACCESS_KEY=secret", "AWS_SESSION_TOKEN=", "AWS_REGION=us-east-1", "AWS_PROFILE=", "AWS_CONFIG_FILE=" + none,
-		"AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_EC2_METADATA_DISABLED=true"}
+	env := fakeECSEnv(t, fake)
 
-	out, state := t.TempDir(), filepath.Join(t.TempDir(), "app.tfstate")
-	remote := gittest.NewRemote(t)
-	remote.CommitAndPush("app", map[string]string{"stacks/app/main.tf": localStack(out, "app", "v1", ""),
-		"stacks/app/backend.tf": fmt.Sprintf("terraform {\n  backend \"local\" {\n    path = %q\n  }\n}\n", state)})
+	out := t.TempDir()
+	remote := backendStackRepo(t, out)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -85,4 +80,22 @@ func TestECSExecutorARestartedTrueupAdoptsTheTaskInFlight(t *testing.T) {
 		defs = append(defs, tk.TaskDefinition)
 	}
 	assert.Equal(t, []string{"trueup-plan", "trueup-apply"}, defs, "the plan in flight was not started a second time")
+}
+
+// fakeECSEnv is the environment in which trueup's ECS client reaches fake and nothing else of AWS.
+func fakeECSEnv(t *testing.T, fake *ecstest.Server) []string {
+	none := filepath.Join(t.TempDir(), "none")
+	return []string{"AWS_ENDPOINT_URL_ECS=" + fake.URL, "AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_ACCESS_KEY_ID=AKIDTEST",
+		"AWS_SECRET_ACCESS_KEY=secret", "AWS_SESSION_TOKEN=", "AWS_REGION=us-east-1", "AWS_PROFILE=", "AWS_CONFIG_FILE=" + none,
+		"AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_EC2_METADATA_DISABLED=true"}
+}
+
+// backendStackRepo is a repository with one stack, stacks/app, writing app.txt ("v1") under out
+// and keeping its state in a local backend of its own (runners away from the data dir need one).
+func backendStackRepo(t *testing.T, out string) *gittest.Remote {
+	state := filepath.Join(t.TempDir(), "app.tfstate")
+	remote := gittest.NewRemote(t)
+	remote.CommitAndPush("app", map[string]string{"stacks/app/main.tf": localStack(out, "app", "v1", ""),
+		"stacks/app/backend.tf": fmt.Sprintf("terraform {\n  backend \"local\" {\n    path = %q\n  }\n}\n", state)})
+	return remote
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/trueup/trueup/git/gittest"
 	"github.com/trueup/trueup/reconciler/remote/ecs/ecstest"
 )
 
@@ -35,15 +34,9 @@ func TestReplicasRunnersReachTheLeaderThroughTheStandbyAndANewLeaderAdoptsThem(t
 		}
 		return play(ctx, command, env)
 	}
-	none := filepath.Join(t.TempDir(), "none")
-	env := []string{"AWS_ENDPOINT_URL_ECS=" + fake.URL, "AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_ACCESS_KEY_ID=AKIDTEST",
-		"AWS_SECRET_ACCESS_KEY=secret", "AWS_SESSION_TOKEN=", "AWS_REGION=us-east-1", "AWS_PROFILE=", "AWS_CONFIG_FILE=" + none,
-		"AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_EC2_METADATA_DISABLED=true"}
-
-	out, state := t.TempDir(), filepath.Join(t.TempDir(), "app.tfstate")
-	repo := gittest.NewRemote(t)
-	repo.CommitAndPush("app", map[string]string{"stacks/app/main.tf": localStack(out, "app", "v1", ""),
-		"stacks/app/backend.tf": fmt.Sprintf("terraform {\n  backend \"local\" {\n    path = %q\n  }\n}\n", state)})
+	env := fakeECSEnv(t, fake)
+	out := t.TempDir()
+	repo := backendStackRepo(t, out)
 
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	set := newReplicaSet(t, repo.URL(), env...)
