@@ -490,6 +490,21 @@ func TestKubernetesRunnersComponent(t *testing.T) {
 	assert.Len(t, dig(t, patch, "spec").(map[string]any), 1)
 	assert.Len(t, dig(t, patch, "spec", "template").(map[string]any), 1)
 
+	// The example for namespaces that deny ingress by default lets in runners and the other trueup replica
+	// (the standby's relay), on trueup's port only.
+	ex := parseYAMLFile(t, deployPath(t, runnersComponent, "networkpolicy.example.yaml"))
+	require.Len(t, ex, 1)
+	var np map[string]any
+	ex[0].decode(t, &np)
+	assert.Equal(t, []any{"Ingress"}, dig(t, np, "spec", "policyTypes"))
+	rules := dig(t, np, "spec", "ingress").([]any)
+	require.Len(t, rules, 1)
+	assert.Equal(t, []any{map[string]any{"protocol": "TCP", "port": httpPort}}, dig(t, rules[0], "ports"))
+	assert.ElementsMatch(t, []any{
+		map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "trueup-runners"}}},
+		map[string]any{"podSelector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "trueup"}}},
+	}, dig(t, rules[0], "from"))
+
 	for _, dir := range k8sDirs {
 		base, _ := k8sObjects(t, dir)
 		assert.Equal(t, false, dig(t, generic(t, base, "Deployment/trueup"), "spec", "template", "spec", "automountServiceAccountToken"),

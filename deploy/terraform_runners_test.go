@@ -27,8 +27,15 @@ import (
 // The runners of deploy/aws-ecs (runners.tf, enable_runners): read as someone who wants a plan task to
 // write, trueup to start anything else, or a secret in a task definition would.
 
-// runnersFile is the file holding everything enable_runners creates.
+// runnersFile is the file holding everything enable_runners creates, the same in both ECS modules.
 const runnersFile = "runners.tf"
+
+// forEachECS runs check on each ECS module.
+func forEachECS(t *testing.T, check func(t *testing.T, dir string)) {
+	for _, dir := range ecsDirs {
+		t.Run(dir, func(t *testing.T) { check(t, dir) })
+	}
+}
 
 // fileBlocks are the top-level blocks of one .tf file.
 func fileBlocks(t *testing.T, path string) []*hclsyntax.Block {
@@ -124,17 +131,50 @@ func gatedOnRunners(t *testing.T, m *tfModule, b *hclsyntax.Block) bool {
 
 // TestECSRunnersAreOptIn: nothing of runners.tf exists unless enable_runners is set (default false), and
 // trueup.yaml cannot ask for the ecs executor without it.
-func TestECSRunnersAreOptIn(t *testing.T) {
-	m := loadModule(t, deployPath(t, "aws-ecs"))
+func TestECSRunnersAreOptIn(t *testing.T) { forEachECS(t, checkRunnersAreOptIn) }
+
+func checkRunnersAreOptIn(t *testing.T, dir string) {
+	m := loadModule(t, deployPath(t, dir))
 	assert.Equal(t, cty.False, m.variableDefault(t, "enable_runners"))
 
-	for _, b := range fileBlocks(t, deployPath(t, "aws-ecs", runnersFile)) {
+	for _, b := range fileBlocks(t, deployPath(t, dir, runnersFile)) {
 		switch {
 		case b.Type == "locals":
 		case b.Type == "data" && (b.Labels[0] == "aws_caller_identity" || b.Labels[1] == "runner_assume"):
 			// reads only, and only for the trust policy
 		default:
 			assert.True(t, gatedOnRunners(t, m, b), "%s %v exists without enable_runners", b.Type, b.Labels)
+		}
+	}
+
+	// Outside runners.tf, whatever uses a runner resource exists only with it too (the service aside, below).
+	defined := map[string]bool{}
+	for _, b := range fileBlocks(t, deployPath(t, dir, runnersFile)) {
+		if b.Type == "resource" {
+			defined[b.Labels[0]+"."+b.Labels[1]] = true
+		}
+	}
+	others, err := filepath.Glob(deployPath(t, dir, "*.tf"))
+	require.NoError(t, err)
+	for _, path := range others {
+		if filepath.Base(path) == runnersFile {
+			continue
+		}
+		for _, b := range fileBlocks(t, path) {
+			if b.Type != "resource" || b.Labels[0] == "aws_ecs_service" {
+				continue
+			}
+			uses := false
+			hclsyntax.VisitAll(b.Body, func(n hclsyntax.Node) hcl.Diagnostics {
+				if st, ok := n.(*hclsyntax.ScopeTraversalExpr); ok {
+					parts := strings.Split(traversalString(st.Traversal), ".")
+					uses = uses || (len(parts) > 1 && defined[parts[0]+"."+parts[1]])
+				}
+				return nil
+			})
+			if uses {
+				assert.True(t, gatedOnRunners(t, m, b), "%s: %v uses a runner resource without enable_runners", filepath.Base(path), b.Labels)
+			}
 		}
 	}
 
@@ -172,8 +212,10 @@ func sortedCopy(s []string) []string {
 
 // TestECSRunnerTaskDefinitions: one task definition per purpose, each with its own task role, running
 // `trueup runner` from trueup's image, with nothing secret in it.
-func TestECSRunnerTaskDefinitions(t *testing.T) {
-	m := loadModule(t, deployPath(t, "aws-ecs"))
+func TestECSRunnerTaskDefinitions(t *testing.T) { forEachECS(t, checkRunnerTaskDefinitions) }
+
+func checkRunnerTaskDefinitions(t *testing.T, dir string) {
+	m := loadModule(t, deployPath(t, dir))
 	td := m.one(t, "resource", "aws_ecs_task_definition", "runner")
 	assert.Equal(t, []string{"local.runner_task_roles"}, refs(m.attr(t, td, "for_each")))
 
@@ -279,8 +321,10 @@ func dockerEntrypoint(t *testing.T) []string {
 // TestECSRunnerRoles: the plan runners' role can be given no write policy, never the apply list, and no
 // inline policy; both roles are trusted by this account's ECS tasks only; the runners' execution role reads
 // no secret.
-func TestECSRunnerRoles(t *testing.T) {
-	m := loadModule(t, deployPath(t, "aws-ecs"))
+func TestECSRunnerRoles(t *testing.T) { forEachECS(t, checkRunnerRoles) }
+
+func checkRunnerRoles(t *testing.T, dir string) {
+	m := loadModule(t, deployPath(t, dir))
 
 	for _, purpose := range []string{"plan", "apply"} {
 		role := m.one(t, "resource", "aws_iam_role", "runner_"+purpose)
@@ -363,8 +407,10 @@ func TestECSRunnerRoles(t *testing.T) {
 // TestECSTrueupMayOnlyRunRunners: what enable_runners adds to trueup's own role: start the two runner task
 // definitions on this cluster, tag them at launch, watch, list and stop this cluster's tasks, and pass
 // exactly the runners' roles, to ECS tasks only.
-func TestECSTrueupMayOnlyRunRunners(t *testing.T) {
-	m := loadModule(t, deployPath(t, "aws-ecs"))
+func TestECSTrueupMayOnlyRunRunners(t *testing.T) { forEachECS(t, checkTrueupMayOnlyRunRunners) }
+
+func checkTrueupMayOnlyRunRunners(t *testing.T, dir string) {
+	m := loadModule(t, deployPath(t, dir))
 	rp := m.one(t, "resource", "aws_iam_role_policy", "task_runners")
 	assert.Equal(t, []string{"aws_iam_role.task.id"}, refs(m.attr(t, rp, "role")))
 	assert.Equal(t, []string{"data.aws_iam_policy_document.task_runners.json"}, refs(m.attr(t, rp, "policy")))
@@ -424,8 +470,10 @@ func keysOf[V any](m map[string]V) []string {
 }
 
 // TestECSRunnerNetwork: runner tasks accept nothing, send HTTPS out and the runner protocol to trueup only.
-func TestECSRunnerNetwork(t *testing.T) {
-	m := loadModule(t, deployPath(t, "aws-ecs"))
+func TestECSRunnerNetwork(t *testing.T) { forEachECS(t, checkRunnerNetwork) }
+
+func checkRunnerNetwork(t *testing.T, dir string) {
+	m := loadModule(t, deployPath(t, dir))
 	m.one(t, "resource", "aws_security_group", "runner")
 	const runnerSG = "aws_security_group.runner.id"
 
@@ -468,8 +516,10 @@ func TestECSRunnerNetwork(t *testing.T) {
 
 // TestECSRunnerConfig: the runner: section trueup.example.yaml shows (commented) is one trueup reads, and
 // names what the module creates; the output runner_config writes the same keys.
-func TestECSRunnerConfig(t *testing.T) {
-	data := string(readFile(t, deployPath(t, "aws-ecs", "trueup.example.yaml")))
+func TestECSRunnerConfig(t *testing.T) { forEachECS(t, checkRunnerConfig) }
+
+func checkRunnerConfig(t *testing.T, dir string) {
+	data := string(readFile(t, deployPath(t, dir, "trueup.example.yaml")))
 	m := regexp.MustCompile(`(?s)# runner-example-begin\n(.*)# runner-example-end\n`).FindStringSubmatch(data)
 	require.NotNil(t, m, "trueup.example.yaml: a commented runner: section between the markers")
 	var lines []string
@@ -501,7 +551,7 @@ func TestECSRunnerConfig(t *testing.T) {
 	assert.Len(t, cfg.Runner.ECS.SecurityGroups, 1, "the runner security group, never the default one")
 
 	// The output writes the keys trueup reads.
-	mod := loadModule(t, deployPath(t, "aws-ecs"))
+	mod := loadModule(t, deployPath(t, dir))
 	outs := mod.all("output", "runner_config")
 	require.Len(t, outs, 1)
 	var encoded *hclsyntax.ObjectConsExpr
@@ -602,22 +652,48 @@ func checkConfigKeys(t *testing.T, path string, v any, typeName string) {
 	}
 }
 
-// TestECSRunnersCarryOverToHA: runners.tf names only what aws-ecs-ha has too (or what runners.tf and its
-// variables bring), as the README says; and no deployment asks for runners on PostgreSQL, which trueup
-// refuses for now.
-func TestECSRunnersCarryOverToHA(t *testing.T) {
-	ha := loadModule(t, deployPath(t, "aws-ecs-ha"))
-	own := fileBlocks(t, deployPath(t, "aws-ecs", runnersFile))
-	has := func(blocks []*hclsyntax.Block, typ string, labels ...string) bool {
-		for _, b := range blocks {
+// TestECSRunnersSameInBothModules: aws-ecs-ha's runners are aws-ecs's: the same runners.tf, runner
+// variables and runner outputs, word for word; and runners.tf names only what each module has.
+func TestECSRunnersSameInBothModules(t *testing.T) {
+	one, two := readFile(t, deployPath(t, "aws-ecs", runnersFile)), readFile(t, deployPath(t, "aws-ecs-ha", runnersFile))
+	assert.Equal(t, string(one), string(two), "runners.tf differs between aws-ecs and aws-ecs-ha")
+	for _, file := range []string{"variables.tf", "outputs.tf"} {
+		a, b := runnerBlocksText(t, "aws-ecs", file), runnerBlocksText(t, "aws-ecs-ha", file)
+		assert.NotEmpty(t, a, file)
+		assert.Equal(t, a, b, "the runner blocks of %s differ", file)
+	}
+	forEachECS(t, checkRunnersResolve)
+}
+
+// runnerBlocksText is the source of file's variable and output blocks named enable_runners or runner_*.
+func runnerBlocksText(t *testing.T, dir, file string) map[string]string {
+	t.Helper()
+	path := deployPath(t, dir, file)
+	src := readFile(t, path)
+	out := map[string]string{}
+	for _, b := range fileBlocks(t, path) {
+		if len(b.Labels) == 1 && (b.Labels[0] == "enable_runners" || strings.HasPrefix(b.Labels[0], "runner_")) {
+			r := b.Range()
+			out[b.Type+"."+b.Labels[0]] = string(src[r.Start.Byte:r.End.Byte])
+		}
+	}
+	return out
+}
+
+// checkRunnersResolve: every var, local, data source and resource runners.tf names exists in dir's module,
+// and none of them is one of trueup's secrets.
+func checkRunnersResolve(t *testing.T, dir string) {
+	m := loadModule(t, deployPath(t, dir))
+	has := func(typ string, labels ...string) bool {
+		for _, b := range m.blocks {
 			if b.Type == typ && len(b.Labels) >= len(labels) && strings.Join(b.Labels[:len(labels)], ".") == strings.Join(labels, ".") {
 				return true
 			}
 		}
 		return false
 	}
-	hasLocal := func(blocks []*hclsyntax.Block, name string) bool {
-		for _, b := range blocks {
+	hasLocal := func(name string) bool {
+		for _, b := range m.blocks {
 			if b.Type == "locals" {
 				if _, ok := b.Body.Attributes[name]; ok {
 					return true
@@ -627,19 +703,19 @@ func TestECSRunnersCarryOverToHA(t *testing.T) {
 		return false
 	}
 	seen := map[string]bool{}
-	for _, b := range own {
+	for _, b := range fileBlocks(t, deployPath(t, dir, runnersFile)) {
 		hclsyntax.VisitAll(b.Body, func(n hclsyntax.Node) hcl.Diagnostics {
 			st, ok := n.(*hclsyntax.ScopeTraversalExpr)
 			if !ok {
 				return nil
 			}
 			parts := strings.Split(traversalString(st.Traversal), ".")
-			if len(parts) < 2 {
+			if len(parts) < 2 || (parts[0] == "data" && len(parts) < 3) {
 				return nil
 			}
-			ref := parts[0] + "." + parts[1]
-			if parts[0] == "data" && len(parts) > 2 {
-				ref += "." + parts[2]
+			ref := strings.Join(parts[:2], ".")
+			if parts[0] == "data" {
+				ref = strings.Join(parts[:3], ".")
 			}
 			if seen[ref] {
 				return nil
@@ -647,16 +723,15 @@ func TestECSRunnersCarryOverToHA(t *testing.T) {
 			seen[ref] = true
 			switch {
 			case parts[0] == "var":
-				assert.True(t, has(ha.blocks, "variable", parts[1]) || parts[1] == "enable_runners" || strings.HasPrefix(parts[1], "runner_"),
-					"%s: aws-ecs-ha has no such variable", ref)
+				assert.True(t, has("variable", parts[1]), "%s: no such variable", ref)
 				assert.NotContains(t, parts[1], "secret", "%s: a runner gets no secret", ref)
 			case parts[0] == "local":
-				assert.True(t, hasLocal(ha.blocks, parts[1]) || hasLocal(own, parts[1]), "%s: aws-ecs-ha has no such local", ref)
+				assert.True(t, hasLocal(parts[1]), "%s: no such local", ref)
 				assert.NotEqual(t, "secrets", parts[1], "a runner gets none of trueup's secrets")
 			case parts[0] == "data":
-				assert.True(t, has(ha.blocks, "data", parts[1], parts[2]) || has(own, "data", parts[1], parts[2]), "%s: aws-ecs-ha has no such data source", ref)
+				assert.True(t, has("data", parts[1], parts[2]), "%s: no such data source", ref)
 			case strings.HasPrefix(parts[0], "aws_"):
-				assert.True(t, has(ha.blocks, "resource", parts[0], parts[1]) || has(own, "resource", parts[0], parts[1]), "%s: aws-ecs-ha has no such resource", ref)
+				assert.True(t, has("resource", parts[0], parts[1]), "%s: no such resource", ref)
 				assert.False(t, strings.HasPrefix(parts[0], "aws_secretsmanager"), "%s: a runner gets no secret", ref)
 			}
 			return nil
@@ -665,17 +740,21 @@ func TestECSRunnersCarryOverToHA(t *testing.T) {
 	assert.Contains(t, seen, "aws_security_group.task", "the walk saw runners.tf's references")
 }
 
-// TestNoRunnersOnPostgres: trueup refuses runner.executor other than local with store.postgres (for now).
-func TestNoRunnersOnPostgres(t *testing.T) {
-	for name, data := range trueupConfigs(t) {
-		var cfg struct {
-			Runner struct {
-				Executor string `yaml:"executor"`
-			} `yaml:"runner"`
-		}
-		require.NoError(t, yaml.Unmarshal(data, &cfg), name)
-		if parseStoreConfig(t, data, name).Postgres != nil {
-			assert.Contains(t, []string{"", "local"}, cfg.Runner.Executor, "%s: runners with store.postgres", name)
-		}
+// TestECSHARunnersRelay: with two tasks, a standby relays runners' calls to the leader: the tasks reach each
+// other on trueup's port, only with enable_runners.
+func TestECSHARunnersRelay(t *testing.T) {
+	m := loadModule(t, deployPath(t, "aws-ecs-ha"))
+	for _, r := range []*hclsyntax.Block{
+		m.one(t, "resource", "aws_vpc_security_group_ingress_rule", "task_from_task"),
+		m.one(t, "resource", "aws_vpc_security_group_egress_rule", "task_to_task"),
+	} {
+		assert.Equal(t, []string{"var.enable_runners"}, refs(m.attr(t, r, "count")), "%v", r.Labels)
+		assert.Equal(t, []string{"aws_security_group.task.id"}, refs(m.attr(t, r, "security_group_id")))
+		assert.Equal(t, []string{"aws_security_group.task.id"}, refs(m.attr(t, r, "referenced_security_group_id")), "the other trueup task only")
+		assert.Equal(t, httpPort, m.number(t, r, "from_port"))
+		assert.Equal(t, httpPort, m.number(t, r, "to_port"))
 	}
+	ep := m.one(t, "resource", "aws_vpc_security_group_ingress_rule", "existing_endpoints_from_runners")
+	assert.ElementsMatch(t, []string{"var.enable_runners", "var.vpc_endpoint_security_group_id"}, refs(m.attr(t, ep, "count")))
+	assert.Equal(t, []string{"aws_security_group.runner.id"}, refs(m.attr(t, ep, "referenced_security_group_id")))
 }

@@ -445,9 +445,9 @@ func checkOnlyWebhooksArePublic(t *testing.T, dir string) {
 }
 
 func TestECSTaskRoleOnlyAssumesStackRoles(t *testing.T) {
-	// aws-ecs may also run runner tasks (enable_runners): that policy is TestECSTrueupMayOnlyRunRunners's.
-	for dir, policies := range map[string][]string{"aws-ecs": {"task", "task_runners"}, "aws-ecs-ha": {"task"}} {
-		t.Run(dir, func(t *testing.T) { checkTaskRoleOnlyAssumesStackRoles(t, dir, policies) })
+	// With enable_runners trueup also runs runner tasks: that policy is TestECSTrueupMayOnlyRunRunners's.
+	for _, dir := range ecsDirs {
+		t.Run(dir, func(t *testing.T) { checkTaskRoleOnlyAssumesStackRoles(t, dir, []string{"task", "task_runners"}) })
 	}
 }
 
@@ -489,14 +489,12 @@ func checkTaskRoleOnlyAssumesStackRoles(t *testing.T, dir string, policies []str
 
 func TestECSNetwork(t *testing.T) {
 	// The task sends HTTPS, and NFS to EFS (one task) or PostgreSQL to the database (two tasks).
-	alb, runners := "aws_security_group.alb.id", "aws_security_group.runner.id"
-	for dir, ports := range map[string][]int{"aws-ecs": {443, 2049}, "aws-ecs-ha": {443, 5432}} {
-		from := []string{alb}
-		if dir == "aws-ecs" {
-			from = []string{alb, runners}
-		}
-		t.Run(dir, func(t *testing.T) { checkNetwork(t, dir, ports, from) })
-	}
+	// With enable_runners, runner tasks reach trueup too, and two tasks reach each other (TestECSHARunnersRelay).
+	alb, runners, task := "aws_security_group.alb.id", "aws_security_group.runner.id", "aws_security_group.task.id"
+	t.Run("aws-ecs", func(t *testing.T) { checkNetwork(t, "aws-ecs", []int{443, 2049}, []string{alb, runners}) })
+	t.Run("aws-ecs-ha", func(t *testing.T) {
+		checkNetwork(t, "aws-ecs-ha", []int{443, 5432, httpPort}, []string{alb, runners, task})
+	})
 }
 
 func checkNetwork(t *testing.T, dir string, egress []int, ingressFrom []string) {
