@@ -445,12 +445,13 @@ func checkOnlyWebhooksArePublic(t *testing.T, dir string) {
 }
 
 func TestECSTaskRoleOnlyAssumesStackRoles(t *testing.T) {
+	// With enable_runners trueup also runs runner tasks: that policy is TestECSTrueupMayOnlyRunRunners's.
 	for _, dir := range ecsDirs {
-		t.Run(dir, func(t *testing.T) { checkTaskRoleOnlyAssumesStackRoles(t, dir) })
+		t.Run(dir, func(t *testing.T) { checkTaskRoleOnlyAssumesStackRoles(t, dir, []string{"task", "task_runners"}) })
 	}
 }
 
-func checkTaskRoleOnlyAssumesStackRoles(t *testing.T, dir string) {
+func checkTaskRoleOnlyAssumesStackRoles(t *testing.T, dir string, policies []string) {
 	m := loadModule(t, deployPath(t, dir))
 
 	// Every identity policy attached to the task role.
@@ -462,9 +463,14 @@ func checkTaskRoleOnlyAssumesStackRoles(t *testing.T, dir string) {
 			docs = append(docs, strings.Split(traversalString(policy[0]), ".")[2])
 		}
 	}
-	require.Equal(t, []string{"task"}, docs, "the task role's inline policies")
-	for _, kind := range []string{"aws_iam_role_policy_attachment", "aws_iam_policy_attachment"} {
-		assert.Empty(t, m.all("resource", kind), "no managed policies: least privilege is written out")
+	sort.Strings(docs)
+	require.Equal(t, policies, docs, "the task role's inline policies")
+	// No managed policies on trueup's roles: least privilege is written out. Only the runner task roles take
+	// managed policies, from variables (TestECSRunnerRoles).
+	assert.Empty(t, m.all("resource", "aws_iam_policy_attachment"), "aws_iam_policy_attachment owns a policy's every attachment")
+	for _, a := range m.all("resource", "aws_iam_role_policy_attachment") {
+		assert.Subset(t, []string{"aws_iam_role.runner_plan.name", "aws_iam_role.runner_apply.name"}, refs(m.attr(t, a, "role")),
+			"%v: a managed policy on one of trueup's own roles", a.Labels)
 	}
 
 	doc := m.one(t, "data", "aws_iam_policy_document", "task")
@@ -483,12 +489,15 @@ func checkTaskRoleOnlyAssumesStackRoles(t *testing.T, dir string) {
 
 func TestECSNetwork(t *testing.T) {
 	// The task sends HTTPS, and NFS to EFS (one task) or PostgreSQL to the database (two tasks).
-	for dir, ports := range map[string][]int{"aws-ecs": {443, 2049}, "aws-ecs-ha": {443, 5432}} {
-		t.Run(dir, func(t *testing.T) { checkNetwork(t, dir, ports) })
-	}
+	// With enable_runners, runner tasks reach trueup too, and two tasks reach each other (TestECSHARunnersRelay).
+	alb, runners, task := "aws_security_group.alb.id", "aws_security_group.runner.id", "aws_security_group.task.id"
+	t.Run("aws-ecs", func(t *testing.T) { checkNetwork(t, "aws-ecs", []int{443, 2049}, []string{alb, runners}) })
+	t.Run("aws-ecs-ha", func(t *testing.T) {
+		checkNetwork(t, "aws-ecs-ha", []int{443, 5432, httpPort}, []string{alb, runners, task})
+	})
 }
 
-func checkNetwork(t *testing.T, dir string, egress []int) {
+func checkNetwork(t *testing.T, dir string, egress []int, ingressFrom []string) {
 	m := loadModule(t, deployPath(t, dir))
 
 	ep := m.one(t, "resource", "aws_vpc_endpoint", "interface")
@@ -505,17 +514,19 @@ func checkNetwork(t *testing.T, dir string, egress []int) {
 	assert.ElementsMatch(t, []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts"}, services)
 	assert.Equal(t, "Gateway", m.str(t, m.one(t, "resource", "aws_vpc_endpoint", "s3"), "vpc_endpoint_type"))
 
-	// The task accepts only the load balancer, on trueup's port.
-	var taskIngress []*hclsyntax.Block
+	// The task accepts only the load balancer and (aws-ecs, with enable_runners) the runner tasks, on
+	// trueup's port.
+	var from []string
 	for _, r := range m.all("resource", "aws_vpc_security_group_ingress_rule") {
 		if traversalString(m.attr(t, r, "security_group_id").Variables()[0]) == "aws_security_group.task.id" {
-			taskIngress = append(taskIngress, r)
+			assert.Equal(t, httpPort, m.number(t, r, "from_port"))
+			assert.Equal(t, httpPort, m.number(t, r, "to_port"))
+			assert.NotContains(t, r.Body.Attributes, "cidr_ipv4", "%v: from a security group, not an address range", r.Labels)
+			from = append(from, refs(m.attr(t, r, "referenced_security_group_id"))...)
 		}
 	}
-	require.Len(t, taskIngress, 1)
-	assert.Equal(t, httpPort, m.number(t, taskIngress[0], "from_port"))
-	assert.Equal(t, httpPort, m.number(t, taskIngress[0], "to_port"))
-	assert.Equal(t, "aws_security_group.alb.id", traversalString(m.attr(t, taskIngress[0], "referenced_security_group_id").Variables()[0]))
+	sort.Strings(from)
+	assert.Equal(t, ingressFrom, from, "who reaches trueup's task")
 
 	// The task sends only what egress lists.
 	var ports []int

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -107,18 +107,12 @@ func TestECSExecutorAppliesMergedChanges(t *testing.T) {
 	}
 	fake := ecstest.New(t)
 	fake.Run = binaryContainer(t, opsBinary(t))
-	none := filepath.Join(t.TempDir(), "none")
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_ECS": fake.URL, "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
-		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1",
-		"AWS_PROFILE": "", "AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_EC2_METADATA_DISABLED": "true",
-	} {
+	for _, kv := range fakeECSEnv(t, fake) {
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	out, state := t.TempDir(), filepath.Join(t.TempDir(), "app.tfstate")
-	backend := fmt.Sprintf("terraform {\n  backend \"local\" {\n    path = %q\n  }\n}\n", state)
-	remote := gittest.NewRemote(t)
-	remote.CommitAndPush("app", map[string]string{"stacks/app/main.tf": localStack(out, "app", "v1", ""), "stacks/app/backend.tf": backend})
+	out := t.TempDir()
+	remote := backendStackRepo(t, out)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -78,6 +78,9 @@ type replica struct {
 	standby *reconciler.Standby
 	newRec  func(store reconciler.Store) (*reconciler.Reconciler, error)
 	log     *slog.Logger
+	// term, when set, runs at the start of each term, before its reconciler (adopting the runners
+	// of the previous leader), and what it returns at the term's end.
+	term func(ctx context.Context, epoch int64) (end func())
 
 	carrying sync.Mutex // one pass over the intents at a time
 	mu       sync.RWMutex
@@ -116,6 +119,9 @@ func (p *replica) run(ctx context.Context) error {
 
 // lead is one term as leader: a reconciler over the store fenced at the term's epoch.
 func (p *replica) lead(ctx context.Context, l lease.Lease) {
+	if p.term != nil {
+		defer p.term(ctx, l.Epoch)()
+	}
 	rec, err := p.newRec(p.db.Fenced(l.Holder, l.Epoch, p.elector.StepDown))
 	if err != nil {
 		p.log.Error("start the reconciler", "err", err)

@@ -50,6 +50,12 @@ func newReplicaSet(t *testing.T, repoURL string, env ...string) *replicaSet {
 // start runs replica name (its own data dir and config) with extra YAML.
 func (s *replicaSet) start(name, extra string) *opsProcess {
 	s.t.Helper()
+	return s.startAt(name, "", extra)
+}
+
+// startAt is start with the replica listening on listen ("" for a free port).
+func (s *replicaSet) startAt(name, listen, extra string) *opsProcess {
+	s.t.Helper()
 	dir := filepath.Join(s.work, name)
 	require.NoError(s.t, os.MkdirAll(dir, 0o700))
 	store := fmt.Sprintf("store:\n  postgres:\n    dsn_env: TRUEUP_DATABASE_URL\n    lease_ttl: %s\n", replicaTTL)
@@ -57,10 +63,15 @@ func (s *replicaSet) start(name, extra string) *opsProcess {
 		store += "    state_dsn_env: " + s.stateDSNEnv + "\n"
 	}
 	config := opsConfigFile(s.t, dir, s.repo, filepath.Join(dir, "data"), 30*time.Second, store+extra)
-	if s.poll != 0 {
+	if s.poll != 0 || listen != "" {
 		raw, err := os.ReadFile(config)
 		require.NoError(s.t, err)
-		raw = bytes.Replace(raw, []byte("poll_interval: 200ms"), []byte("poll_interval: "+s.poll.String()), 1)
+		if s.poll != 0 {
+			raw = bytes.Replace(raw, []byte("poll_interval: 200ms"), []byte("poll_interval: "+s.poll.String()), 1)
+		}
+		if listen != "" {
+			raw = bytes.Replace(raw, []byte("listen: 127.0.0.1:0"), []byte("listen: "+listen), 1)
+		}
 		require.NoError(s.t, os.WriteFile(config, raw, 0o600))
 	}
 	return opsStartTrueup(s.t, config, s.env...)

@@ -157,7 +157,11 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	runs, err := newDispatch(ctx, cfg, dataDir, runner, log)
+	var peers runnerPeers
+	if stores.shared != nil {
+		peers = stores.shared
+	}
+	runs, err := newDispatch(ctx, cfg, dataDir, runner, peers, log)
 	if err != nil {
 		return err
 	}
@@ -201,6 +205,7 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err
 		}
 		metrics.RegisterLease(reg, rep.elector.State)
+		runs.bind(rep)
 		daemon, run, leadership = rep, rep.run, rep.leadership
 	} else {
 		rec, err := newRec(stores.local)

@@ -30,7 +30,7 @@ func BenchmarkRunnerDispatch(b *testing.B) {
 	cfg.Runner.Executor = executorProcess
 	cfg.Runner.Process.Binary = opsBinary(b)
 	cfg.Terraform.Sandbox = "off"
-	d, err := newDispatch(context.Background(), cfg, dataDir, local, slog.New(slog.DiscardHandler))
+	d, err := newDispatch(context.Background(), cfg, dataDir, local, nil, slog.New(slog.DiscardHandler))
 	require.NoError(b, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(b, err)

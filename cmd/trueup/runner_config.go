@@ -20,8 +20,12 @@ type RunnerConfig struct {
 	Executor string `yaml:"executor"`
 	// MaxParallel bounds the runs in flight at once with a remote executor.
 	MaxParallel int `yaml:"max_parallel"`
-	// CallbackURL is how runners reach trueup ("" for its listen address).
+	// CallbackURL is how runners reach trueup ("" for its listen address). With two replicas it
+	// reaches either (a load balancer): a standby forwards runners' calls to the leader.
 	CallbackURL string `yaml:"callback_url"`
+	// AdvertiseURL is how the other replica reaches this one to forward runners' calls ("" for
+	// this machine's first IPv4 address and the listen port); only with store.postgres.
+	AdvertiseURL string `yaml:"advertise_url"`
 	// Process configures the process executor.
 	Process ProcessRunnerConfig `yaml:"process"`
 	// ECS configures the ecs executor.
@@ -81,10 +85,11 @@ func (c Config) validateRunner() []error {
 	if r.Process.Binary != "" && !filepath.IsAbs(r.Process.Binary) {
 		bad("runner.process.binary must be an absolute path, got %q", r.Process.Binary)
 	}
-	if r.Executor != executorLocal && c.Store.Postgres != nil {
-		// Runners do not get the shared Terraform state, and a runner's calls may reach the standby,
-		// which knows nothing of the leader's runs.
-		bad("runner.executor: %s does not work with store.postgres yet (two replicas): use local", r.Executor)
+	if r.AdvertiseURL != "" {
+		u, err := url.Parse(r.AdvertiseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			bad("runner.advertise_url must be an http:// or https:// URL with a host and nothing else, got %q", r.AdvertiseURL)
+		}
 	}
 	return errs
 }

@@ -37,6 +37,9 @@ func TestValidateRunner(t *testing.T) {
 	ecsValid.Runner = RunnerConfig{Executor: executorECS, MaxParallel: 50, CallbackURL: "http://trueup.internal:8080",
 		ECS: ECSRunnerConfig{Cluster: "infra", TaskDefinitions: ECSTaskDefinitions{Plan: "trueup-plan", Apply: "trueup-apply"}, Subnets: []string{"subnet-a"}}}
 	require.NoError(t, ecsValid.Validate())
+	ecsValid.Store.Postgres = &PostgresConfig{DSNEnv: "DSN"}
+	ecsValid.Runner.AdvertiseURL = "http://10.0.0.5:8080"
+	require.NoError(t, ecsValid.Validate(), "runners with two replicas")
 	for _, tt := range []struct {
 		name   string
 		change func(*Config)
@@ -47,12 +50,8 @@ func TestValidateRunner(t *testing.T) {
 		{"a callback URL without a scheme", func(c *Config) { c.Runner.CallbackURL = "10.0.0.5:8080" }, "runner.callback_url must be an http:// or https:// URL"},
 		{"a callback URL with credentials", func(c *Config) { c.Runner.CallbackURL = "http://u:p@trueup:8080" }, "runner.callback_url must be"},
 		{"a relative binary", func(c *Config) { c.Runner.Process.Binary = "bin/trueup" }, "runner.process.binary must be an absolute path"},
-		{"process with PostgreSQL", func(c *Config) { c.Store.Postgres = &PostgresConfig{DSNEnv: "DSN"} }, "runner.executor: process does not work with store.postgres yet"},
-		{"ecs with PostgreSQL", func(c *Config) {
-			c.Runner = RunnerConfig{Executor: executorECS, MaxParallel: 5, CallbackURL: "http://trueup:8080",
-				ECS: ECSRunnerConfig{Cluster: "c", Subnets: []string{"s"}, TaskDefinitions: ECSTaskDefinitions{Plan: "p", Apply: "a"}}}
-			c.Store.Postgres = &PostgresConfig{DSNEnv: "DSN"}
-		}, "runner.executor: ecs does not work with store.postgres yet"},
+		{"an advertise URL with a path", func(c *Config) { c.Runner.AdvertiseURL = "http://10.0.0.5:8080/trueup" }, "runner.advertise_url must be"},
+		{"an advertise URL without a scheme", func(c *Config) { c.Runner.AdvertiseURL = "10.0.0.5:8080" }, "runner.advertise_url must be"},
 		{"ecs without a cluster", func(c *Config) { c.Runner.Executor = executorECS }, "runner.ecs.cluster is required"},
 		{"ecs without task definitions", func(c *Config) { c.Runner.Executor = executorECS }, "runner.ecs.task_definitions needs plan and apply"},
 		{"ecs with one task definition for both", func(c *Config) {

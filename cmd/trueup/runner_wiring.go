@@ -33,6 +33,9 @@ const (
 // the image and starts it, which takes a minute or two.
 const ecsStartTimeout = 5 * time.Minute
 
+// adoptListTimeout bounds listing the runners in flight at start.
+const adoptListTimeout = 30 * time.Second
+
 // dispatch is where runs go: the local runner, or a remote one and the routes its runners call.
 type dispatch struct {
 	runner reconciler.Runner
@@ -40,10 +43,54 @@ type dispatch struct {
 	routes http.Handler
 	// listening tells the dispatcher the daemon's listen address (the default callback URL).
 	listening func(addr net.Addr)
+	// replicated is set with runners and two replicas: the relay to the leader and the adoption
+	// each term as leader starts with.
+	replicated *replicatedRunners
+}
+
+// replicatedRunners is what runners need on a replica that shares its store.
+type replicatedRunners struct {
+	ctx    context.Context
+	cfg    RunnerConfig
+	remote *remote.Runner
+	relay  *runnerRelay
+	peers  runnerPeers
+	log    *slog.Logger
+	self   string
+}
+
+// bind makes the relay follow the replica's elector, and each of its terms as leader start by
+// adopting the runners in flight (the previous leader's) and end by abandoning those it did not
+// claim, for the next leader.
+func (d *dispatch) bind(rep *replica) {
+	if d.replicated == nil {
+		return
+	}
+	rr := d.replicated
+	rr.self = rep.elector.State().Self
+	rr.relay.follow(rep.elector.State)
+	rep.term = func(ctx context.Context, epoch int64) func() {
+		adoptInFlight(ctx, rr.remote, rr.log)
+		rr.relay.ready(epoch)
+		return rr.remote.Abandon
+	}
+}
+
+// advertise records where this replica answers, once the listen address is known.
+func (rr *replicatedRunners) advertise(addr net.Addr) {
+	if rr.self == "" {
+		return
+	}
+	go advertise(rr.ctx, rr.peers, rr.self, advertiseURL(rr.cfg.AdvertiseURL, addr), rr.log)
 }
 
 // newDispatch applies runner.executor over the local Terraform runner.
-func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terraform.Runner, log *slog.Logger) (*dispatch, error) {
+//
+// With peers (store.postgres) runners may be adopted by the next leader: the adoption key is the
+// store's, adoption waits for each term as leader (bind), and runners' calls that reach the
+// standby are relayed to the leader. Runners then never share the data dir: stacks without a
+// backend keep their state in PostgreSQL, which runners are not given.
+func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terraform.Runner, peers runnerPeers, log *slog.Logger) (*dispatch, error) {
 	var (
 		ex     remote.Executor
 		shared bool
@@ -61,12 +108,20 @@ func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terrafo
 	if err != nil {
 		return nil, err
 	}
+	if peers != nil {
+		shared = false
+	}
 	u := &callbackURL{url: strings.TrimRight(cfg.Runner.CallbackURL, "/")}
 	var startTimeout time.Duration // the default: a process starts in moments
 	if cfg.Runner.Executor == executorECS {
 		startTimeout = ecsStartTimeout
 	}
+	key, err := runnerAdoptionKey(ctx, dataDir, peers)
+	if err != nil {
+		return nil, err
+	}
 	r, err := remote.New(remote.Options{
+		AdoptKey: key, SpoolDir: filepath.Join(dataDir, "runner-spool"),
 		Executor: ex, URL: u.get, MaxParallel: cfg.Runner.MaxParallel, SharedFilesystem: shared, StartTimeout: startTimeout,
 		PassMain: cfg.Terraform.PassEnv.Main, PassPlans: cfg.Terraform.PassEnv.Plans,
 		Terraform: remote.JobTerraform{LockTimeoutMillis: cfg.Terraform.LockTimeout.Milliseconds(), Sandbox: cfg.Terraform.Sandbox,
@@ -77,7 +132,17 @@ func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terrafo
 		return nil, err
 	}
 	log.Info("Terraform runs in trueup runners", "executor", cfg.Runner.Executor, "max_parallel", cfg.Runner.MaxParallel)
-	return &dispatch{runner: r, routes: r.Handler(), listening: u.listening}, nil
+	if peers == nil {
+		adoptInFlight(ctx, r, log)
+		return &dispatch{runner: r, routes: r.Handler(), listening: u.listening}, nil
+	}
+	rr := &replicatedRunners{ctx: ctx, cfg: cfg.Runner, remote: r, relay: newRunnerRelay(r.Handler(), peers, log), peers: peers, log: log}
+	d := &dispatch{runner: r, routes: rr.relay, replicated: rr}
+	d.listening = func(addr net.Addr) {
+		u.listening(addr)
+		rr.advertise(addr)
+	}
+	return d, nil
 }
 
 // processExecutor runs `trueup runner` as a child process, told where this machine's Terraform is.

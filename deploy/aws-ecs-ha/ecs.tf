@@ -131,10 +131,25 @@ resource "aws_ecs_service" "trueup" {
     container_port   = local.port
   }
 
+  # With enable_runners: both tasks' addresses under one name, runner.callback_url (runners.tf). A runner
+  # may reach either: a standby relays its calls to the leader.
+  dynamic "service_registries" {
+    for_each = aws_service_discovery_service.trueup
+
+    content {
+      registry_arn = service_registries.value.arn
+    }
+  }
+
   lifecycle {
     precondition {
       condition     = length(local.azs) >= 2
       error_message = "The private subnets must span at least two availability zones: one trueup task in each."
+    }
+
+    precondition {
+      condition     = var.enable_runners || try(yamldecode(var.trueup_config).runner.executor, "local") != "ecs"
+      error_message = "The trueup_config sets runner.executor: ecs, but enable_runners is false: trueup could not start its runner tasks."
     }
   }
 

@@ -2,6 +2,8 @@
 #   internet (webhook_ingress_cidrs) -> ALB :443 -> task :8080
 #   task -> :443 anywhere (GitHub, Slack, Terraform registry through NAT; AWS APIs through the endpoints)
 #   task -> the database :5432; the database accepts nothing else
+#   with enable_runners (runners.tf): runner tasks -> task :8080; task -> the other task :8080 (a standby
+#   relays runners' calls to the leader's advertised address)
 # Amazon's VPC DNS resolver is not subject to security groups.
 
 resource "aws_security_group" "alb" {
@@ -136,4 +138,40 @@ resource "aws_vpc_endpoint" "s3" {
   route_table_ids   = var.private_route_table_ids
 
   tags = { Name = "${var.name}-s3" }
+}
+
+# --- runners (enable_runners): a standby forwards runners' calls to the leader (runner.advertise_url, by
+# default the task's own address and port) ---
+
+resource "aws_vpc_security_group_ingress_rule" "task_from_task" {
+  count = var.enable_runners ? 1 : 0
+
+  security_group_id            = aws_security_group.task.id
+  description                  = "runners' calls relayed by the standby trueup"
+  ip_protocol                  = "tcp"
+  from_port                    = local.port
+  to_port                      = local.port
+  referenced_security_group_id = aws_security_group.task.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "task_to_task" {
+  count = var.enable_runners ? 1 : 0
+
+  security_group_id            = aws_security_group.task.id
+  description                  = "runners' calls relayed to the leading trueup"
+  ip_protocol                  = "tcp"
+  from_port                    = local.port
+  to_port                      = local.port
+  referenced_security_group_id = aws_security_group.task.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "existing_endpoints_from_runners" {
+  count = var.enable_runners && var.vpc_endpoint_security_group_id != null ? 1 : 0
+
+  security_group_id            = var.vpc_endpoint_security_group_id
+  description                  = "HTTPS from trueup runners"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = aws_security_group.runner[0].id
 }

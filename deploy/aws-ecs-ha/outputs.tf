@@ -52,3 +52,44 @@ output "log_group_name" {
   description = "CloudWatch log group of trueup's logs."
   value       = aws_cloudwatch_log_group.trueup.name
 }
+
+output "runner_config" {
+  description = "With enable_runners: the runner: section of trueup.yaml for runner.executor: ecs; add it to trueup_config and apply again."
+  value = var.enable_runners ? yamlencode({
+    runner = {
+      executor     = "ecs"
+      callback_url = local.runners_callback_url
+      ecs = {
+        cluster          = local.cluster_arn
+        task_definitions = { for purpose, td in aws_ecs_task_definition.runner : purpose => td.family }
+        subnets          = var.private_subnet_ids
+        security_groups  = [aws_security_group.runner[0].id]
+      }
+    }
+  }) : null
+}
+
+output "runner_task_definition_arns" {
+  description = "With enable_runners: the runner task definitions (plan, apply), at their current revision."
+  value       = { for purpose, td in aws_ecs_task_definition.runner : purpose => td.arn }
+}
+
+output "runner_task_role_arns" {
+  description = "With enable_runners: the runner task roles (plan, apply)."
+  value       = local.runner_task_roles
+}
+
+output "runner_security_group_id" {
+  description = "With enable_runners: the runner tasks' security group (runner.ecs.security_groups)."
+  value       = var.enable_runners ? aws_security_group.runner[0].id : null
+}
+
+output "runner_subnet_ids" {
+  description = "With enable_runners: the subnets runner tasks run in (runner.ecs.subnets)."
+  value       = var.enable_runners ? var.private_subnet_ids : null
+}
+
+output "runner_callback_url" {
+  description = "With enable_runners: how runner tasks reach trueup (runner.callback_url)."
+  value       = var.enable_runners ? local.runners_callback_url : null
+}

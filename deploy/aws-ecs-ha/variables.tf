@@ -272,3 +272,56 @@ variable "db_kms_key_arn" {
   type        = string
   default     = null
 }
+
+# --- runners (runner.executor: ecs) ---
+
+variable "enable_runners" {
+  description = "Create what runner.executor: ecs needs: a task definition per purpose (plan, apply) with a task role each, their execution role, log group and security group, a DNS name for trueup in the VPC (runner.callback_url), and trueup's permission to run and stop those tasks. Set runner: in trueup_config from the output runner_config afterwards."
+  type        = bool
+  default     = false
+}
+
+variable "runner_cpu" {
+  description = "CPU units of a runner task (one plan or apply each)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.runner_cpu)
+    error_message = "The runner_cpu must be a Fargate CPU size: 256, 512, 1024, 2048, 4096, 8192 or 16384."
+  }
+}
+
+variable "runner_memory" {
+  description = "Memory (MiB) of a runner task; it must suit runner_cpu on Fargate."
+  type        = number
+  default     = 2048
+}
+
+variable "runner_plan_policy_arns" {
+  description = <<-EOT
+    Managed policies for the plan runners' task role; empty by default. Runs get their AWS credentials from
+    trueup (the stacks' roles in trueup.yaml's aws:), not from this role, which Terraform in a runner does not
+    see. Branch and pull request plans run with it too, and their code can reach what the task can: if you
+    attach anything, make it read-only and narrow (no secrets, no other stack's state).
+  EOT
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length([for arn in var.runner_plan_policy_arns : arn if can(regex("(?i):policy/(.*/)?(AdministratorAccess|PowerUserAccess|[A-Za-z0-9]*FullAccess[A-Za-z0-9_-]*)$", arn))]) == 0
+    error_message = "The plan runners' task role must not write: AdministratorAccess, PowerUserAccess and *FullAccess policies belong to the apply role, if anywhere."
+  }
+}
+
+variable "runner_apply_policy_arns" {
+  description = "Managed policies for the apply runners' task role; empty by default (runs get their AWS credentials from trueup, per stack and purpose). Never given to plan runners."
+  type        = list(string)
+  default     = []
+}
+
+variable "runner_dns_namespace" {
+  description = "Private DNS namespace (Cloud Map) in which trueup's task is registered for runners, as <name>.<namespace>; empty means \"<name>.internal\"."
+  type        = string
+  default     = ""
+}

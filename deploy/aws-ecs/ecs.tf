@@ -129,6 +129,22 @@ resource "aws_ecs_service" "trueup" {
     container_port   = local.port
   }
 
+  # With enable_runners: trueup's address in the VPC, for runner.callback_url (runners.tf).
+  dynamic "service_registries" {
+    for_each = aws_service_discovery_service.trueup
+
+    content {
+      registry_arn = service_registries.value.arn
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.enable_runners || try(yamldecode(var.trueup_config).runner.executor, "local") != "ecs"
+      error_message = "The trueup_config sets runner.executor: ecs, but enable_runners is false: trueup could not start its runner tasks."
+    }
+  }
+
   # The volume must be mountable and the secrets readable before the first task starts.
   depends_on = [
     aws_lb_listener_rule.webhooks,

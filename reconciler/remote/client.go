@@ -33,6 +33,9 @@ type Client struct {
 	// RetryDelay doubling between them (1 s when 0).
 	Retries    int
 	RetryDelay time.Duration
+	// PendingTimeout is how long Job keeps asking while the control plane answers that it has not
+	// claimed the run yet (503: it restarted while the runner was starting); 2 minutes when 0.
+	PendingTimeout time.Duration
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -150,11 +153,35 @@ func (c *Client) transferTimeout() time.Duration {
 	return transferTimeout
 }
 
-// Job fetches the run's job.
+// Job fetches the run's job. While the control plane says it has not claimed the run yet (it
+// restarted), Job asks again every few seconds, for at most PendingTimeout.
 func (c *Client) Job(ctx context.Context) (Job, error) {
-	var j Job
-	err := c.small(ctx, http.MethodGet, "job", nil, nil, &j)
-	return j, err
+	wait := c.PendingTimeout
+	if wait <= 0 {
+		wait = lostAfter
+	}
+	pause := 5 * c.retryDelay()
+	deadline := time.Now().Add(wait)
+	for {
+		var j Job
+		err := c.small(ctx, http.MethodGet, "job", nil, nil, &j)
+		var he *httpError
+		if !errors.As(err, &he) || he.status != http.StatusServiceUnavailable || time.Now().Add(pause).After(deadline) {
+			return j, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return j, err
+		}
+	}
+}
+
+func (c *Client) retryDelay() time.Duration {
+	if c.RetryDelay <= 0 {
+		return time.Second
+	}
+	return c.RetryDelay
 }
 
 // Tree fetches the revision's files and unpacks them into dir (see extractTree).

@@ -38,21 +38,48 @@ type agentExecutor struct {
 	local *fakeLocal
 	// behave, when set, replaces the Agent: it gets the client and the task's context.
 	behave func(ctx context.Context, c *Client) error
+	// gate, when set, holds every runner before it makes its first call.
+	gate chan struct{}
 
 	mu       sync.Mutex
 	launches []Launch
 	stops    []string
+	tasks    []*goTask
+}
+
+// InFlight lists the runners that have not ended, as a platform would (it makes agentExecutor an Adopter).
+func (e *agentExecutor) InFlight(context.Context) ([]InFlight, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []InFlight
+	for i, t := range e.tasks {
+		select {
+		case <-t.done:
+		default:
+			out = append(out, InFlight{RunID: e.launches[i].RunID, Meta: e.launches[i].Meta, Task: t})
+		}
+	}
+	return out, nil
 }
 
 func (e *agentExecutor) Start(_ context.Context, l Launch) (Task, error) {
-	e.mu.Lock()
-	e.launches = append(e.launches, l)
-	e.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &goTask{cancel: cancel, done: make(chan struct{}), e: e}
+	e.mu.Lock()
+	e.launches = append(e.launches, l)
+	e.tasks = append(e.tasks, t)
+	e.mu.Unlock()
 	c := &Client{URL: l.URL, RunID: l.RunID, Token: l.Token, RetryDelay: 10 * time.Millisecond}
 	go func() {
 		defer close(t.done)
+		if e.gate != nil {
+			select {
+			case <-e.gate:
+			case <-ctx.Done():
+				t.err = ctx.Err()
+				return
+			}
+		}
 		if e.behave != nil {
 			t.err = e.behave(ctx, c)
 			return

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -52,6 +53,16 @@ type Options struct {
 	PassMain, PassPlans []string
 	// Terraform are the settings every runner applies (lock timeout, sandbox).
 	Terraform JobTerraform
+	// AdoptKey seals what trueup tells the platform about each runner (Launch.Meta); Adopt takes
+	// only runners sealed with the same key. Keep it secret and stable across restarts (and shared
+	// by replicas); nil means a random key, so no runner outlives this Runner.
+	AdoptKey []byte
+	// AdoptGrace is how long a plan runner adopted after a restart waits to be claimed
+	// (DefaultAdoptGrace when 0).
+	AdoptGrace time.Duration
+	// SpoolDir keeps the plan files adopted runners upload before a dispatch claims them (the
+	// system's temporary directory when ""). It should be on the file system of the data dirs.
+	SpoolDir string
 	// Logger receives dispatch logs and the runners' log lines (debug); nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -72,8 +83,14 @@ type Runner struct {
 	// exitGrace is how long a runner that reported its result may take to exit on its own.
 	exitGrace time.Duration
 
+	adoptKey []byte
+
 	mu   sync.Mutex
 	runs map[string]*run
+	// adopted are the runs adopted after a restart that no dispatch claimed yet, by runKey;
+	// applying are the adopted applies among them, by stack.
+	adopted  map[string]*run
+	applying map[string]*run
 	// vetted are the SHA-256s of the trusted plan files this daemon received, by path: Apply
 	// applies a plan file only when it is still exactly what its plan runner produced.
 	vetted map[string]string
@@ -93,7 +110,7 @@ func New(opts Options) (*Runner, error) {
 		v   *time.Duration
 		def time.Duration
 	}{{&opts.StartTimeout, DefaultStartTimeout}, {&opts.HeartbeatInterval, DefaultHeartbeatInterval},
-		{&opts.ReportTimeout, DefaultReportTimeout}, {&opts.StopTimeout, DefaultStopTimeout}} {
+		{&opts.ReportTimeout, DefaultReportTimeout}, {&opts.StopTimeout, DefaultStopTimeout}, {&opts.AdoptGrace, DefaultAdoptGrace}} {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
@@ -106,8 +123,18 @@ func New(opts Options) (*Runner, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Runner{opts: opts, log: log, now: now, sem: make(chan struct{}, opts.MaxParallel), exitGrace: defaultExitGrace,
-		runs: map[string]*run{}, vetted: map[string]string{}}, nil
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = os.TempDir()
+	}
+	key := opts.AdoptKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("remote runner: adoption key: %w", err)
+		}
+	}
+	return &Runner{opts: opts, log: log, now: now, sem: make(chan struct{}, opts.MaxParallel), exitGrace: defaultExitGrace, adoptKey: key,
+		runs: map[string]*run{}, adopted: map[string]*run{}, applying: map[string]*run{}, vetted: map[string]string{}}, nil
 }
 
 // Plan runs a plan in a runner, and keeps the plan file it uploads at DataDir/plan.tfplan.
@@ -121,7 +148,7 @@ func (r *Runner) Plan(ctx context.Context, spec reconciler.RunSpec) (*reconciler
 	}
 	p := d.res.Plan
 	file := filepath.Join(spec.DataDir, PlanFileName)
-	if err := os.Rename(d.upload, file); err != nil {
+	if err := moveFile(d.upload, file); err != nil {
 		_ = os.Remove(d.upload)
 		return nil, reconciler.Errorf(reconciler.KindFailed, "plan", fmt.Errorf("%s: keep the runner's plan file: %w", spec.Stack.Name, err))
 	}
@@ -209,4 +236,23 @@ func (r *Runner) job(spec reconciler.RunSpec, purpose Purpose, planSum string) J
 		j.StatePath = spec.StatePath
 	}
 	return j
+}
+
+// moveFile renames from to to, or copies it where they are on different file systems (a plan
+// file an adopted runner uploaded to the spool).
+func moveFile(from, to string) error {
+	if err := os.Rename(from, to); err == nil {
+		return nil
+	}
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(to, data, 0o600); err != nil {
+		return err
+	}
+	return os.Remove(from)
 }

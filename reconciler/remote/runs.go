@@ -15,15 +15,24 @@ import (
 type run struct {
 	id       string
 	tokenSum [sha256.Size]byte
-	job      Job
+	// key is what the run does (runKey): a dispatch of the same work claims an adopted run.
+	key string
+	// stack names the run's stack in logs.
+	stack string
+	// uploadDir is where a plan's uploaded plan file waits for its result.
+	uploadDir string
+	// adopted holds what a run found on the platform after a restart needs; nil for the others.
+	adopted *adoption
+
+	mu sync.Mutex
+	// job, workdir and planFile are what the runner may fetch. An adopted run has none of them
+	// until a dispatch claims it (pending): its runner is told to wait (503) meanwhile.
+	job Job
 	// workdir is the daemon's checkout the tree is built from.
 	workdir string
 	// planFile is an apply's vetted plan file, served as it was read and checked.
-	planFile []byte
-	// uploadDir is where a plan's uploaded plan file waits for its result.
-	uploadDir string
-
-	mu        sync.Mutex
+	planFile  []byte
+	pending   bool
 	contacted bool
 	lastSeen  time.Time
 	upload    string // the uploaded plan file, until the run ends
@@ -39,6 +48,20 @@ type delivered struct {
 }
 
 var errFinished = errors.New("this run has reported its result")
+
+// fetchable returns what the runner may fetch, or false while the run waits to be claimed.
+func (r *run) fetchable() (job Job, workdir string, planFile []byte, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.job, r.workdir, r.planFile, !r.pending
+}
+
+// purpose is the run's purpose, known from the start (from the platform's record for an adopted run).
+func (r *run) purpose() Purpose {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.job.Purpose
+}
 
 // touch records a sign of life.
 func (r *run) touch(now time.Time) {
@@ -113,6 +136,19 @@ func (r *Runner) register(rn *run) (string, error) {
 	r.runs[id] = rn
 	r.mu.Unlock()
 	return token, nil
+}
+
+// registerAdopted adds a run found on the platform under its own id and token digest. It
+// reports false when a run of that id is registered already.
+func (r *Runner) registerAdopted(rn *run) bool {
+	rn.result = make(chan delivered, 1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.runs[rn.id]; ok {
+		return false
+	}
+	r.runs[rn.id] = rn
+	return true
 }
 
 // unregister ends the run: its token is dead from now on.

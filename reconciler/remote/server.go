@@ -66,39 +66,59 @@ func (r *Runner) auth(h func(http.ResponseWriter, *http.Request, *run)) http.Han
 	}
 }
 
+// errPending answers a runner of an adopted run that no dispatch claimed yet: trueup restarted
+// (or a new leader took over) and does not know the run's job until its reconciler asks for it.
+const errPending = "trueup restarted and has not claimed this run yet: retry"
+
 func (r *Runner) serveJob(w http.ResponseWriter, _ *http.Request, run *run) {
+	job, _, _, ok := run.fetchable()
+	if !ok {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, errPending)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(run.job)
+	_ = json.NewEncoder(w).Encode(job)
 }
 
 func (r *Runner) serveTree(w http.ResponseWriter, req *http.Request, run *run) {
+	_, workdir, _, ok := run.fetchable()
+	if !ok {
+		writeError(w, http.StatusServiceUnavailable, errPending)
+		return
+	}
 	_ = http.NewResponseController(w).SetWriteDeadline(r.now().Add(transferTimeout))
 	w.Header().Set("Content-Type", "application/gzip")
-	if err := writeTree(req.Context(), w, run.workdir); err != nil {
+	if err := writeTree(req.Context(), w, workdir); err != nil {
 		// The status is sent; a broken stream is how the runner learns (gzip's checksum).
-		r.log.Warn("send tree to runner", "run", run.id, "stack", run.job.Stack.Name, "err", err)
+		r.log.Warn("send tree to runner", "run", run.id, "stack", run.stack, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }
 
 func (r *Runner) servePlanFile(w http.ResponseWriter, req *http.Request, run *run) {
-	if run.job.Purpose != PurposeApply {
+	job, _, planFile, ok := run.fetchable()
+	switch {
+	case !ok:
+		writeError(w, http.StatusServiceUnavailable, errPending)
+		return
+	case job.Purpose != PurposeApply:
 		writeError(w, http.StatusNotFound, "a plan run has no plan file to fetch")
 		return
 	}
 	_ = http.NewResponseController(w).SetWriteDeadline(r.now().Add(transferTimeout))
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set(SHA256Header, run.job.PlanSHA256)
-	w.Header().Set("Content-Length", fmt.Sprint(len(run.planFile)))
-	_, _ = w.Write(run.planFile)
+	w.Header().Set(SHA256Header, job.PlanSHA256)
+	w.Header().Set("Content-Length", fmt.Sprint(len(planFile)))
+	_, _ = w.Write(planFile)
 }
 
 // receivePlanFile keeps a plan run's plan file next to where the daemon keeps the stack's plan
 // file, checked against the SHA-256 the runner computed. It becomes the plan file when the result
 // that names the same SHA-256 is accepted.
 func (r *Runner) receivePlanFile(w http.ResponseWriter, req *http.Request, run *run) {
-	if run.job.Purpose != PurposePlan {
+	if run.purpose() != PurposePlan {
 		writeError(w, http.StatusForbidden, "an apply run uploads no plan file")
 		return
 	}
@@ -160,7 +180,7 @@ func (r *Runner) receiveLog(w http.ResponseWriter, req *http.Request, run *run) 
 	}
 	for _, line := range lines {
 		if line != "" {
-			r.log.Debug("runner", "run", run.id, "stack", run.job.Stack.Name, "line", line)
+			r.log.Debug("runner", "run", run.id, "stack", run.stack, "line", line)
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -179,7 +199,7 @@ func (r *Runner) receiveResult(w http.ResponseWriter, req *http.Request, run *ru
 		writeError(w, http.StatusBadRequest, "decode result: "+err.Error())
 		return
 	}
-	if err := res.validate(run.job.Purpose); err != nil {
+	if err := res.validate(run.purpose()); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -28,6 +28,7 @@ const StartedBy = "trueup"
 
 // API is the part of the ECS client the executor uses; *ecs.Client implements it.
 type API interface {
+	ListTasks(ctx context.Context, in *ecs.ListTasksInput, opts ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
 	RunTask(ctx context.Context, in *ecs.RunTaskInput, opts ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
 	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, opts ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 	StopTask(ctx context.Context, in *ecs.StopTaskInput, opts ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
@@ -58,7 +59,13 @@ type Executor struct {
 	opts Options
 }
 
-var _ remote.Executor = (*Executor)(nil)
+var (
+	_ remote.Executor = (*Executor)(nil)
+	_ remote.Adopter  = (*Executor)(nil)
+)
+
+// tagRunID carries the run id: ECS does not return a task's ClientToken.
+const tagRunID = remote.MetaPrefix + "run-id"
 
 // New returns an Executor over api.
 func New(api API, opts Options) (*Executor, error) {
@@ -104,6 +111,7 @@ func (e *Executor) Start(ctx context.Context, l remote.Launch) (remote.Task, err
 		StartedBy:      awssdk.String(StartedBy),
 		Count:          awssdk.Int32(1),
 		LaunchType:     types.LaunchTypeFargate,
+		Tags:           tags(l),
 		Overrides: &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{
 			Name: awssdk.String(e.opts.Container), Command: []string{"runner"}, Environment: kv,
 		}}},
@@ -125,6 +133,60 @@ func (e *Executor) Start(ctx context.Context, l remote.Launch) (remote.Task, err
 		return nil, fmt.Errorf("ecs RunTask %s: no task started: %s", e.opts.TaskDefinitions[l.Purpose], strings.Join(reasons, "; "))
 	}
 	return &task{e: e, arn: *out.Tasks[0].TaskArn}, nil
+}
+
+// tags are the task's tags: the run's Meta and its id.
+func tags(l remote.Launch) []types.Tag {
+	names := make([]string, 0, len(l.Meta))
+	for k := range l.Meta {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := []types.Tag{{Key: awssdk.String(tagRunID), Value: awssdk.String(l.RunID)}}
+	for _, k := range names {
+		out = append(out, types.Tag{Key: awssdk.String(k), Value: awssdk.String(l.Meta[k])})
+	}
+	return out
+}
+
+// InFlight lists the cluster's tasks started by trueup that have not stopped, with their tags.
+// A task without trueup's run id tag is left out.
+func (e *Executor) InFlight(ctx context.Context) ([]remote.InFlight, error) {
+	var arns []string
+	p := ecs.NewListTasksPaginator(e.api, &ecs.ListTasksInput{Cluster: awssdk.String(e.opts.Cluster),
+		StartedBy: awssdk.String(StartedBy), DesiredStatus: types.DesiredStatusRunning})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("ecs ListTasks %s: %w", e.opts.Cluster, err)
+		}
+		arns = append(arns, out.TaskArns...)
+	}
+	var found []remote.InFlight
+	for len(arns) > 0 {
+		batch := arns[:min(len(arns), 100)] // DescribeTasks takes 100 at most
+		arns = arns[len(batch):]
+		out, err := e.api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: awssdk.String(e.opts.Cluster), Tasks: batch,
+			Include: []types.TaskField{types.TaskFieldTags}})
+		if err != nil {
+			return nil, fmt.Errorf("ecs DescribeTasks %s: %w", e.opts.Cluster, err)
+		}
+		for _, tk := range out.Tasks {
+			meta := map[string]string{}
+			for _, tg := range tk.Tags {
+				if k := awssdk.ToString(tg.Key); strings.HasPrefix(k, remote.MetaPrefix) {
+					meta[k] = awssdk.ToString(tg.Value)
+				}
+			}
+			id := meta[tagRunID]
+			if id == "" || tk.TaskArn == nil {
+				continue
+			}
+			delete(meta, tagRunID)
+			found = append(found, remote.InFlight{RunID: id, Meta: meta, Task: &task{e: e, arn: *tk.TaskArn}})
+		}
+	}
+	return found, nil
 }
 
 type task struct {
@@ -150,9 +212,14 @@ func (t *task) Wait(ctx context.Context) error {
 	}
 }
 
+// callTimeout bounds one call to ECS made while waiting.
+const callTimeout = 30 * time.Second
+
 // stopped describes the task once: done when it has stopped, with why it failed, if it did.
 func (t *task) stopped(ctx context.Context) (bool, error) {
-	out, err := t.e.api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: awssdk.String(t.e.opts.Cluster), Tasks: []string{t.arn}})
+	callCtx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	out, err := t.e.api.DescribeTasks(callCtx, &ecs.DescribeTasksInput{Cluster: awssdk.String(t.e.opts.Cluster), Tasks: []string{t.arn}})
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()

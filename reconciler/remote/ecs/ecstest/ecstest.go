@@ -1,5 +1,5 @@
-// Package ecstest is a fake Amazon ECS for tests: RunTask, DescribeTasks and StopTask in ECS's
-// JSON 1.1 protocol (X-Amz-Target), where the test plays each task's container.
+// Package ecstest is a fake Amazon ECS for tests: RunTask, DescribeTasks, ListTasks and StopTask
+// in ECS's JSON 1.1 protocol (X-Amz-Target), where the test plays each task's container.
 package ecstest
 
 import (
@@ -25,6 +25,7 @@ type Task struct {
 	ARN, Cluster, TaskDefinition, StartedBy, ClientToken, Container string
 	Command                                                         []string
 	Env                                                             map[string]string
+	Tags                                                            map[string]string
 	LastStatus, StopCode, StoppedReason, ExitReason                 string
 	ExitCode                                                        *int
 	cancel                                                          context.CancelFunc
@@ -88,11 +89,17 @@ type kv struct {
 	Value string `json:"value"`
 }
 
+type tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
 type runTaskIn struct {
 	Cluster        string `json:"cluster"`
 	TaskDefinition string `json:"taskDefinition"`
 	ClientToken    string `json:"clientToken"`
 	StartedBy      string `json:"startedBy"`
+	Tags           []tag  `json:"tags"`
 	Overrides      struct {
 		ContainerOverrides []struct {
 			Name        string   `json:"name"`
@@ -119,10 +126,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.runTask(w, in)
 	case "DescribeTasks":
 		var in struct {
-			Tasks []string `json:"tasks"`
+			Tasks   []string `json:"tasks"`
+			Include []string `json:"include"`
 		}
 		_ = json.Unmarshal(body, &in)
-		s.describe(w, in.Tasks)
+		s.describe(w, in.Tasks, len(in.Include) > 0 && in.Include[0] == "TAGS")
+	case "ListTasks":
+		var in struct {
+			Cluster       string `json:"cluster"`
+			StartedBy     string `json:"startedBy"`
+			DesiredStatus string `json:"desiredStatus"`
+		}
+		_ = json.Unmarshal(body, &in)
+		s.list(w, in.Cluster, in.StartedBy, in.DesiredStatus)
 	case "StopTask":
 		var in struct{ Task, Reason string }
 		_ = json.Unmarshal(body, &in)
@@ -145,7 +161,10 @@ func (s *Server) runTask(w http.ResponseWriter, in runTaskIn) {
 	}
 	tk := &Task{ARN: fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:task/%s/%d", in.Cluster, len(s.order)+1),
 		Cluster: in.Cluster, TaskDefinition: in.TaskDefinition, StartedBy: in.StartedBy, ClientToken: in.ClientToken,
-		LastStatus: "PROVISIONING", Env: map[string]string{}}
+		LastStatus: "PROVISIONING", Env: map[string]string{}, Tags: map[string]string{}}
+	for _, tg := range in.Tags {
+		tk.Tags[tg.Key] = tg.Value
+	}
 	if len(in.Overrides.ContainerOverrides) > 0 {
 		o := in.Overrides.ContainerOverrides[0]
 		tk.Container, tk.Command = o.Name, o.Command
@@ -174,13 +193,51 @@ func (s *Server) runTask(w http.ResponseWriter, in runTaskIn) {
 	writeJSON(w, map[string]any{"tasks": []any{tk.json()}})
 }
 
-func (s *Server) describe(w http.ResponseWriter, arns []string) {
+// Add puts a task on the cluster that RunTask did not start (another's, or a forgery), as
+// ListTasks and DescribeTasks will show it; it stays PROVISIONING until stopped.
+func (s *Server) Add(tk Task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tk.LastStatus == "" {
+		tk.LastStatus = "PROVISIONING"
+	}
+	_, tk.cancel = context.WithCancel(context.Background())
+	s.tasks[tk.ARN] = &tk
+	s.order = append(s.order, tk.ARN)
+}
+
+// list answers ListTasks: the ARNs of the cluster's tasks started by startedBy ("" for any) whose
+// desired status is desired (RUNNING: not yet stopped; STOPPED: stopped).
+func (s *Server) list(w http.ResponseWriter, cluster, startedBy, desired string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	arns := []string{}
+	for _, arn := range s.order {
+		tk := s.tasks[arn]
+		stopped := tk.LastStatus == "STOPPED" || tk.StopCode == "UserInitiated"
+		if tk.Cluster != cluster || (startedBy != "" && tk.StartedBy != startedBy) || (desired == "STOPPED") != stopped {
+			continue
+		}
+		arns = append(arns, arn)
+	}
+	writeJSON(w, map[string]any{"taskArns": arns})
+}
+
+func (s *Server) describe(w http.ResponseWriter, arns []string, withTags bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var tasks, failures []any
 	for _, arn := range arns {
 		if tk, ok := s.tasks[arn]; ok {
-			tasks = append(tasks, tk.json())
+			m := tk.json()
+			if withTags {
+				tags := []tag{}
+				for k, v := range tk.Tags {
+					tags = append(tags, tag{k, v})
+				}
+				m["tags"] = tags
+			}
+			tasks = append(tasks, m)
 		} else {
 			failures = append(failures, map[string]string{"arn": arn, "reason": "MISSING"})
 		}
