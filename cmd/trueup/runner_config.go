@@ -8,9 +8,10 @@ import (
 
 // Runner executors (runner.executor).
 const (
-	executorLocal   = "local"
-	executorProcess = "process"
-	executorECS     = "ecs"
+	executorLocal      = "local"
+	executorProcess    = "process"
+	executorECS        = "ecs"
+	executorKubernetes = "kubernetes"
 )
 
 // RunnerConfig is the runner: section: where Terraform runs.
@@ -30,6 +31,8 @@ type RunnerConfig struct {
 	Process ProcessRunnerConfig `yaml:"process"`
 	// ECS configures the ecs executor.
 	ECS ECSRunnerConfig `yaml:"ecs"`
+	// Kubernetes configures the kubernetes executor.
+	Kubernetes KubernetesRunnerConfig `yaml:"kubernetes"`
 }
 
 // ECSRunnerConfig is runner.ecs: where runner tasks run on Amazon ECS (Fargate).
@@ -70,8 +73,10 @@ func (c Config) validateRunner() []error {
 	case executorLocal, executorProcess:
 	case executorECS:
 		errs = append(errs, r.validateECS()...)
+	case executorKubernetes:
+		errs = append(errs, r.validateKubernetes()...)
 	default:
-		bad("runner.executor must be local, process or ecs, got %q (kubernetes is not available yet)", r.Executor)
+		bad("runner.executor must be local, process, ecs or kubernetes, got %q", r.Executor)
 	}
 	if r.MaxParallel < 1 || r.MaxParallel > 1000 {
 		bad("runner.max_parallel must be between 1 and 1000, got %d", r.MaxParallel)

@@ -45,7 +45,7 @@ func TestValidateRunner(t *testing.T) {
 		change func(*Config)
 		want   string
 	}{
-		{"an unknown executor", func(c *Config) { c.Runner.Executor = "kubernetes" }, `runner.executor must be local, process or ecs, got "kubernetes"`},
+		{"an unknown executor", func(c *Config) { c.Runner.Executor = "nomad" }, `runner.executor must be local, process, ecs or kubernetes, got "nomad"`},
 		{"no runs in flight", func(c *Config) { c.Runner.MaxParallel = 0 }, "runner.max_parallel must be between 1 and 1000, got 0"},
 		{"a callback URL without a scheme", func(c *Config) { c.Runner.CallbackURL = "10.0.0.5:8080" }, "runner.callback_url must be an http:// or https:// URL"},
 		{"a callback URL with credentials", func(c *Config) { c.Runner.CallbackURL = "http://u:p@trueup:8080" }, "runner.callback_url must be"},

@@ -102,6 +102,8 @@ func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terrafo
 		shared = true
 	case executorECS:
 		ex, err = ecsExecutor(ctx, cfg)
+	case executorKubernetes:
+		ex, err = kubernetesExecutor(cfg)
 	default:
 		return &dispatch{runner: local, listening: func(net.Addr) {}}, nil
 	}
@@ -113,8 +115,11 @@ func newDispatch(ctx context.Context, cfg Config, dataDir string, local *terrafo
 	}
 	u := &callbackURL{url: strings.TrimRight(cfg.Runner.CallbackURL, "/")}
 	var startTimeout time.Duration // the default: a process starts in moments
-	if cfg.Runner.Executor == executorECS {
+	switch cfg.Runner.Executor {
+	case executorECS:
 		startTimeout = ecsStartTimeout
+	case executorKubernetes:
+		startTimeout = kubernetesStartTimeout
 	}
 	key, err := runnerAdoptionKey(ctx, dataDir, peers)
 	if err != nil {
