@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/trueup/trueup/reconciler/terraform/tftest"
 )
 
 const kubernetesRunnerYAML = `runner:
@@ -124,4 +126,18 @@ current-context: x
 	ex, err := kubernetesExecutor(cfg)
 	require.NoError(t, err, "no call is made until a run starts")
 	assert.NotNil(t, ex)
+}
+
+// The runner: section deploy/kubernetes/runners tells people to copy is valid configuration.
+func TestTheDeployedRunnerSectionIsValid(t *testing.T) {
+	root, err := tftest.RepoRoot()
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "kubernetes", "runners", "trueup-runner.example.yaml"))
+	require.NoError(t, err)
+	cfg, err := LoadConfig(writeConfig(t, "repo:\n  url: /srv/git/infra.git\n"+string(b)))
+	require.NoError(t, err)
+	assert.Empty(t, cfg.validateRunner())
+	assert.Equal(t, executorKubernetes, cfg.Runner.Executor)
+	_, err = cfg.Runner.Kubernetes.Resources.requirements()
+	require.NoError(t, err)
 }

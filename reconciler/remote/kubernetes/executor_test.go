@@ -237,3 +237,21 @@ func TestStopIsIdempotent(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is gone")
 }
+
+// The namespace enforces Pod Security "restricted": a runner's pod made from the Job is admitted,
+// and the same pod made privileged is not (so the check is real).
+func TestTheRunnersPodPassesPodSecurityRestricted(t *testing.T) {
+	cl := newCluster(t)
+	l := launch(remote.PurposePlan)
+	_, err := cl.executor(t).Start(context.Background(), l)
+	require.NoError(t, err)
+	job := cl.job(t, "trueup-run-"+l.RunID)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: job.Name + "-"}, Spec: job.Spec.Template.Spec}
+	_, err = cl.c.CoreV1().Pods(cl.ns).Create(context.Background(), pod, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	pod.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
+	_, err = cl.c.CoreV1().Pods(cl.ns).Create(context.Background(), pod, metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "violates PodSecurity \"restricted")
+}

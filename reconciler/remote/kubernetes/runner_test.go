@@ -164,7 +164,12 @@ func TestCancelDeletesTheJob(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { _, err := r.Plan(ctx, emptySpec(t)); errc <- err }()
-	id := <-fetched // the token file worked: the runner fetched its job
+	var id string
+	select {
+	case id = <-fetched: // the token file worked: the runner fetched its job
+	case err := <-errc:
+		t.Fatalf("the run ended before its runner fetched its job: %v", err)
+	}
 	cancel()
 	err := <-errc
 	require.Error(t, err)

@@ -21,11 +21,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,25 +66,54 @@ var (
 	cleanups   []func()
 )
 
-// Main runs the tests of m, then stops the API server and removes what the package made.
+// Main runs the tests of m, then stops the API server and removes what the package made. It also
+// does so when the binary is interrupted (SIGINT, SIGTERM), and a little before the binary's
+// -test.timeout would end it without clean-up: etcd and kube-apiserver never outlive the tests.
 func Main(m *testing.M) {
 	mainCalled.Store(true)
-	code := m.Run()
-	mu.Lock()
-	if env != nil {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "kubetest: stop the API server: %v\n", err)
+	flag.Parse()
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if d, ok := f.Value.(flag.Getter).Get().(time.Duration); ok && d > time.Minute {
+			time.AfterFunc(d-15*time.Second, func() {
+				fmt.Fprintln(os.Stderr, "kubetest: the tests are about to time out: stopping the API server")
+				stopAll()
+			})
 		}
 	}
-	for _, f := range cleanups {
-		f()
-	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sig; ok {
+			stopAll()
+			os.Exit(130)
+		}
+	}()
+	code := m.Run()
+	signal.Stop(sig)
+	stopAll()
+	mu.Lock()
 	reason := skipReason
 	mu.Unlock()
 	if reason != "" {
 		fmt.Fprintf(os.Stderr, "\n*** Kubernetes tests SKIPPED: %s ***\n\n", reason)
 	}
 	os.Exit(code)
+}
+
+// stopAll stops the API server, if it runs, and removes what the package made.
+func stopAll() {
+	mu.Lock()
+	defer mu.Unlock()
+	if env != nil {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "kubetest: stop the API server: %v\n", err)
+		}
+		env, startErr = nil, errors.New("kubetest: the API server was stopped")
+	}
+	for _, f := range cleanups {
+		f()
+	}
+	cleanups = nil
 }
 
 // Start returns the config of the test binary's API server (as an admin), starting it on first use.
@@ -147,8 +180,10 @@ func Client(t testing.TB, cfg *rest.Config) *clientset.Clientset {
 	return c
 }
 
-// Namespace creates a fresh namespace for t, with the service accounts trueup-plan and trueup-apply.
-// (Namespaces are never deleted: the API server alone has no namespace controller to empty them.)
+// Namespace creates a fresh namespace for t, with the service accounts trueup-plan and trueup-apply,
+// under Pod Security Admission "restricted" (enforced: a pod that breaks it is refused, as
+// deploy/kubernetes/runners does). Namespaces are never deleted: the API server alone has no
+// namespace controller to empty them.
 func Namespace(t testing.TB, cfg *rest.Config) string {
 	t.Helper()
 	c := Client(t, cfg)
@@ -157,7 +192,8 @@ func Namespace(t testing.TB, cfg *rest.Config) string {
 	name := "t-" + hex.EncodeToString(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create namespace %s: %v", name, err)
 	}
 	for _, sa := range []string{"trueup-plan", "trueup-apply"} {
