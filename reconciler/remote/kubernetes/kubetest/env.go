@@ -170,9 +170,11 @@ func assets() (string, error) {
 	return dir, nil
 }
 
-// Client returns a clientset for cfg.
+// Client returns a clientset for cfg that does not log the API server's warnings.
 func Client(t testing.TB, cfg *rest.Config) *clientset.Clientset {
 	t.Helper()
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = rest.NoWarnings{}
 	c, err := clientset.NewForConfig(cfg)
 	if err != nil {
 		t.Fatalf("kubernetes client: %v", err)

@@ -115,6 +115,9 @@ func (k *Kubelet) claim(job *batchv1.Job) bool {
 // play runs one Job's pod until it ends or is deleted.
 func (k *Kubelet) play(ctx context.Context, job *batchv1.Job) error {
 	pod, err := k.createPod(ctx, job)
+	if apierrors.IsForbidden(err) {
+		return nil // Pod Security refused it: the job controller records FailedCreate, and the Job stays
+	}
 	if err != nil {
 		return err
 	}
@@ -242,7 +245,7 @@ func (k *Kubelet) createPod(ctx context.Context, job *batchv1.Job) (*corev1.Pod,
 	pod.Spec.NodeName = "kubetest"
 	created, err := k.Client.CoreV1().Pods(job.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("create pod: %w", err)
+		return nil, fmt.Errorf("create pod: %w", err) // apierrors.IsForbidden sees through it
 	}
 	return created, nil
 }
@@ -272,15 +275,23 @@ func (k *Kubelet) mount(ctx context.Context, pod *corev1.Pod) (Container, error)
 		c.Mounts[m.MountPath] = dir
 	}
 	for _, e := range ctr.Env {
-		v := e.Value
-		for path, dir := range c.Mounts {
-			if v == path || strings.HasPrefix(v, path+"/") {
-				v = dir + strings.TrimPrefix(v, path)
-			}
-		}
-		c.Env[e.Name] = v
+		c.Env[e.Name] = c.local(e.Value)
 	}
 	return c, nil
+}
+
+// local maps a path in the container to the local one: under the longest mount path holding it.
+func (c Container) local(p string) string {
+	best := ""
+	for path := range c.Mounts {
+		if (p == path || strings.HasPrefix(p, path+"/")) && len(path) > len(best) {
+			best = path
+		}
+	}
+	if best == "" {
+		return p
+	}
+	return c.Mounts[best] + strings.TrimPrefix(p, best)
 }
 
 // writeSecret waits for the Secret, then writes its items into dir.
