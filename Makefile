@@ -9,6 +9,11 @@ TERRAFORM := $(TOOLS)/bin/terraform
 PROVIDER_DIR := $(TOOLS)/providers/registry.terraform.io/hashicorp/local/$(LOCAL_PROVIDER_VERSION)/linux_amd64
 PROVIDER := $(PROVIDER_DIR)/terraform-provider-local
 TERRAFORMRC := $(TOOLS)/terraformrc
+# The Kubernetes control plane the kubernetes executor's tests run against (controller-runtime's envtest):
+# etcd and kube-apiserver, built from the versions .ci/envtest pins.
+KUBE_DIR := $(TOOLS)/kube
+ETCD := $(KUBE_DIR)/etcd
+KUBE_APISERVER := $(KUBE_DIR)/kube-apiserver
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
@@ -20,7 +25,7 @@ export TRUEUP_TERRAFORMRC := $(TERRAFORMRC)
 .PHONY: all tools bwrap postgres build test unit lint demo bench image clean
 all: build
 
-tools: $(TERRAFORM) $(PROVIDER) $(TERRAFORMRC) bwrap postgres
+tools: $(TERRAFORM) $(PROVIDER) $(TERRAFORMRC) $(ETCD) $(KUBE_APISERVER) bwrap postgres
 
 # PG_BIN finds PostgreSQL's server binaries (initdb, postgres) the way reconciler/pgstore/pgtest does:
 # $TRUEUP_PG_BIN, else pg_config --bindir, else the newest /usr/lib/postgresql/<version>/bin.
@@ -61,6 +66,17 @@ $(PROVIDER):
 	GOBIN=$(TOOLS)/gobin $(GO) install github.com/terraform-providers/terraform-provider-local@latest
 	cp $(TOOLS)/gobin/terraform-provider-local $(PROVIDER)
 
+# Built from .ci/envtest, a module of its own (kube-apiserver takes several minutes on 2 cores).
+$(ETCD):
+	@mkdir -p $(KUBE_DIR)
+	@echo "building etcd from source (one time)"
+	cd .ci/envtest && $(GO) build -trimpath -o $@ go.etcd.io/etcd/server/v3
+
+$(KUBE_APISERVER):
+	@mkdir -p $(KUBE_DIR)
+	@echo "building kube-apiserver from source (one time, several minutes)"
+	cd .ci/envtest && $(GO) build -trimpath -o $@ k8s.io/kubernetes/cmd/kube-apiserver
+
 $(TERRAFORMRC):
 	@mkdir -p $(TOOLS)
 	@printf '%s\n' \
@@ -75,9 +91,11 @@ $(TERRAFORMRC):
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trueup ./cmd/trueup
 
-# make test requires PostgreSQL: its tests fail instead of skipping when it is missing.
+# make test requires PostgreSQL and the Kubernetes control plane: their tests fail instead of skipping
+# when they are missing.
 test: tools
-	TRUEUP_PG_BIN="$(PG_BIN)" TRUEUP_REQUIRE_POSTGRES=1 TF_CLI_CONFIG_FILE=$(TERRAFORMRC) $(GO) test -count=1 -timeout 30m ./...
+	TRUEUP_PG_BIN="$(PG_BIN)" TRUEUP_REQUIRE_POSTGRES=1 KUBEBUILDER_ASSETS=$(KUBE_DIR) TRUEUP_REQUIRE_KUBE=1 \
+	  TF_CLI_CONFIG_FILE=$(TERRAFORMRC) $(GO) test -count=1 -timeout 30m ./...
 
 unit:
 	$(GO) test -count=1 -short ./...
