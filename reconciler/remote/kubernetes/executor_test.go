@@ -3,7 +3,11 @@ package kubernetes_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -254,4 +258,77 @@ func TestTheRunnersPodPassesPodSecurityRestricted(t *testing.T) {
 	_, err = cl.c.CoreV1().Pods(cl.ns).Create(context.Background(), pod, metav1.CreateOptions{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "violates PodSecurity \"restricted")
+}
+
+// flaky fails every request while down is set, counting them, and holds every request while hang
+// is set until its context ends.
+type flaky struct {
+	next   http.RoundTripper
+	down   atomic.Bool
+	hang   atomic.Bool
+	failed atomic.Int64
+}
+
+func (f *flaky) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.hang.Load() {
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}
+	if f.down.Load() {
+		f.failed.Add(1)
+		return nil, errors.New("connection refused (flaky)")
+	}
+	return f.next.RoundTrip(r)
+}
+
+// flakyExecutor is an executor in cl's namespace whose API is api.
+func flakyExecutor(t *testing.T, cl cluster, api *flaky, mod ...func(*kubernetes.Options)) *kubernetes.Executor {
+	cfg := kubetest.Start(t)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { api.next = rt; return api }
+	opts := kubernetes.Options{Namespace: cl.ns, Image: "trueup:1",
+		ServiceAccounts: map[remote.Purpose]string{remote.PurposePlan: "trueup-plan", remote.PurposeApply: "trueup-apply"},
+		PollInterval:    20 * time.Millisecond}
+	for _, m := range mod {
+		m(&opts)
+	}
+	ex, err := kubernetes.New(kubetest.Client(t, cfg), opts)
+	require.NoError(t, err)
+	return ex
+}
+
+// Every call has a deadline of its own: an API server that holds a call does not hold Start.
+func TestACallTheAPIHoldsEndsAtItsDeadline(t *testing.T) {
+	cl := newCluster(t)
+	api := &flaky{}
+	ex := flakyExecutor(t, cl, api, func(o *kubernetes.Options) { o.CallTimeout = 200 * time.Millisecond })
+	api.hang.Store(true)
+	_, err := ex.Start(context.Background(), launch(remote.PurposePlan))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "kubernetes create job "+cl.ns+"/trueup-run-")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// An API server that cannot be reached for a while does not end Wait: it reads on, and sees the
+// Job's end once it can.
+func TestWaitOutlivesAnUnreachableAPI(t *testing.T) {
+	cl := newCluster(t)
+	api := &flaky{}
+	ex := flakyExecutor(t, cl, api)
+	l := launch(remote.PurposePlan)
+	task, err := ex.Start(context.Background(), l)
+	require.NoError(t, err)
+
+	api.down.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- task.Wait(context.Background()) }()
+	require.Eventually(t, func() bool { return api.failed.Load() >= 5 }, time.Minute, 10*time.Millisecond)
+	require.NoError(t, kubetest.EndJob(context.Background(), cl.c, cl.job(t, "trueup-run-"+l.RunID), true))
+	select {
+	case err := <-done:
+		t.Fatalf("Wait ended while the API was unreachable: %v", err)
+	default:
+	}
+	api.down.Store(false)
+	require.NoError(t, <-done, "the Job completed")
+	assert.Nil(t, cl.secret(t, "trueup-run-"+l.RunID), "the finished run's Secret is deleted")
 }

@@ -119,6 +119,9 @@ func stopAll() {
 // Start returns the config of the test binary's API server (as an admin), starting it on first use.
 func Start(t testing.TB) *rest.Config {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a Kubernetes API server; skipped with -short")
+	}
 	if !mainCalled.Load() {
 		t.Fatal("kubetest.Start needs kubetest.Main: add func TestMain(m *testing.M) { kubetest.Main(m) }")
 	}
