@@ -62,50 +62,56 @@ func TestTheJobHoldsNoTokenAndAnIdentityPerPurpose(t *testing.T) {
 			}
 			assert.Equal(t, l.Meta, job.Annotations, "Launch.Meta is the Job's annotations")
 
-			assert.Equal(t, int32(0), *job.Spec.BackoffLimit)
-			assert.Equal(t, int64(7200), *job.Spec.ActiveDeadlineSeconds)
-			assert.Equal(t, int32(3600), *job.Spec.TTLSecondsAfterFinished)
-			pod := job.Spec.Template.Spec
-			assert.Equal(t, corev1.RestartPolicyNever, pod.RestartPolicy)
-			assert.Equal(t, sa, pod.ServiceAccountName, "a service account per purpose")
-			assert.False(t, *pod.AutomountServiceAccountToken, "runners get no Kubernetes API credentials")
-			assert.False(t, *pod.EnableServiceLinks)
-			assert.True(t, *pod.SecurityContext.RunAsNonRoot)
-			assert.Equal(t, corev1.SeccompProfileTypeRuntimeDefault, pod.SecurityContext.SeccompProfile.Type)
-
-			require.Len(t, pod.Containers, 1)
-			c := pod.Containers[0]
-			assert.Equal(t, "trueup", c.Name)
-			assert.Equal(t, "ghcr.io/acme/trueup:1.4.0", c.Image)
-			assert.Equal(t, []string{"trueup"}, c.Command)
-			assert.Equal(t, []string{"runner"}, c.Args)
-			assert.False(t, *c.SecurityContext.AllowPrivilegeEscalation)
-			assert.Equal(t, []corev1.Capability{"ALL"}, c.SecurityContext.Capabilities.Drop)
-			assert.Equal(t, "500m", ptr.To(c.Resources.Requests[corev1.ResourceCPU]).String())
-			assert.Equal(t, "512Mi", ptr.To(c.Resources.Requests[corev1.ResourceMemory]).String())
-			assert.Equal(t, "2Gi", ptr.To(c.Resources.Limits[corev1.ResourceMemory]).String())
-			assert.Equal(t, []corev1.EnvVar{
-				{Name: "TMPDIR", Value: "/tmp"},
-				{Name: "TRUEUP_CONTROL_URL", Value: l.URL},
-				{Name: "TRUEUP_RUNNER_TERRAFORM", Value: "/usr/local/bin/terraform"},
-				{Name: "TRUEUP_RUN_ID", Value: l.RunID},
-				{Name: "TRUEUP_RUN_TOKEN_FILE", Value: "/var/run/trueup/token"},
-			}, c.Env)
-			mounts := map[string]string{}
-			for _, m := range c.VolumeMounts {
-				mounts[m.MountPath] = m.Name
-			}
-			assert.Equal(t, map[string]string{"/tmp": "tmp", "/var/run/trueup": "run-token"}, mounts)
-			for _, v := range pod.Volumes {
-				switch v.Name {
-				case "tmp":
-					assert.NotNil(t, v.EmptyDir)
-				case "run-token":
-					require.NotNil(t, v.Secret)
-					assert.Equal(t, job.Name, v.Secret.SecretName)
-				}
-			}
+			assertRunnerPod(t, job, l, sa)
 		})
+	}
+}
+
+// assertRunnerPod checks the Job's limits and its pod: identity, security, command, environment
+// (the token's file, not the token), resources and volumes.
+func assertRunnerPod(t *testing.T, job *batchv1.Job, l remote.Launch, sa string) {
+	assert.Equal(t, int32(0), *job.Spec.BackoffLimit)
+	assert.Equal(t, int64(7200), *job.Spec.ActiveDeadlineSeconds)
+	assert.Equal(t, int32(3600), *job.Spec.TTLSecondsAfterFinished)
+	pod := job.Spec.Template.Spec
+	assert.Equal(t, corev1.RestartPolicyNever, pod.RestartPolicy)
+	assert.Equal(t, sa, pod.ServiceAccountName, "a service account per purpose")
+	assert.False(t, *pod.AutomountServiceAccountToken, "runners get no Kubernetes API credentials")
+	assert.False(t, *pod.EnableServiceLinks)
+	assert.True(t, *pod.SecurityContext.RunAsNonRoot)
+	assert.Equal(t, corev1.SeccompProfileTypeRuntimeDefault, pod.SecurityContext.SeccompProfile.Type)
+
+	require.Len(t, pod.Containers, 1)
+	c := pod.Containers[0]
+	assert.Equal(t, "trueup", c.Name)
+	assert.Equal(t, "ghcr.io/acme/trueup:1.4.0", c.Image)
+	assert.Equal(t, []string{"trueup"}, c.Command)
+	assert.Equal(t, []string{"runner"}, c.Args)
+	assert.False(t, *c.SecurityContext.AllowPrivilegeEscalation)
+	assert.Equal(t, []corev1.Capability{"ALL"}, c.SecurityContext.Capabilities.Drop)
+	assert.Equal(t, "500m", ptr.To(c.Resources.Requests[corev1.ResourceCPU]).String())
+	assert.Equal(t, "512Mi", ptr.To(c.Resources.Requests[corev1.ResourceMemory]).String())
+	assert.Equal(t, "2Gi", ptr.To(c.Resources.Limits[corev1.ResourceMemory]).String())
+	assert.Equal(t, []corev1.EnvVar{
+		{Name: "TMPDIR", Value: "/tmp"},
+		{Name: "TRUEUP_CONTROL_URL", Value: l.URL},
+		{Name: "TRUEUP_RUNNER_TERRAFORM", Value: "/usr/local/bin/terraform"},
+		{Name: "TRUEUP_RUN_ID", Value: l.RunID},
+		{Name: "TRUEUP_RUN_TOKEN_FILE", Value: "/var/run/trueup/token"},
+	}, c.Env)
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.MountPath] = m.Name
+	}
+	assert.Equal(t, map[string]string{"/tmp": "tmp", "/var/run/trueup": "run-token"}, mounts)
+	for _, v := range pod.Volumes {
+		switch v.Name {
+		case "tmp":
+			assert.NotNil(t, v.EmptyDir)
+		case "run-token":
+			require.NotNil(t, v.Secret)
+			assert.Equal(t, job.Name, v.Secret.SecretName)
+		}
 	}
 }
 

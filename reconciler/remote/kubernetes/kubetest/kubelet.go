@@ -149,6 +149,16 @@ func (k *Kubelet) play(ctx context.Context, job *batchv1.Job) error {
 		<-podCtx.Done()
 		return nil
 	}
+	if err := k.runContainer(podCtx, job, pod); err != nil {
+		return err
+	}
+	<-podCtx.Done() // until it is deleted
+	return nil
+}
+
+// runContainer runs the pod's container and writes its end, unless the pod is deleted first.
+func (k *Kubelet) runContainer(podCtx context.Context, job *batchv1.Job, pod *corev1.Pod) error {
+	container := pod.Spec.Containers[0]
 	c, err := k.mount(podCtx, pod)
 	if err != nil {
 		return err
@@ -171,11 +181,7 @@ func (k *Kubelet) play(ctx context.Context, job *batchv1.Job) error {
 	if podCtx.Err() != nil {
 		return nil // deleted: no status to write
 	}
-	if err := k.finish(podCtx, job, pod, exit); err != nil {
-		return err
-	}
-	<-podCtx.Done() // until it is deleted
-	return nil
+	return k.finish(podCtx, job, pod, exit)
 }
 
 // watchDeletion cancels the pod's ctx once the pod is being deleted, or gone.
