@@ -23,17 +23,19 @@ import (
 
 	"github.com/trueup/trueup/reconciler"
 	"github.com/trueup/trueup/reconciler/pgstore/pgtest"
+	"github.com/trueup/trueup/reconciler/remote/kubernetes/kubetest"
 	"github.com/trueup/trueup/reconciler/terraform/tftest"
 )
 
-// TestMain stops the PostgreSQL server the replica tests start, and removes the trueup binary the
-// operations tests build once per run.
+// TestMain stops the PostgreSQL server the replica tests start and the Kubernetes API server the
+// kubernetes executor's test starts, and removes the trueup binary the operations tests build once
+// per run.
 func TestMain(m *testing.M) {
 	pgtest.Main(m, func() {
 		if opsBuilt.dir != "" {
 			_ = os.RemoveAll(opsBuilt.dir)
 		}
-	})
+	}, kubetest.After())
 }
 
 // opsBuilt is the real trueup binary, built at most once per test run.

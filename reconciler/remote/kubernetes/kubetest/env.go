@@ -100,6 +100,41 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// After is for a TestMain that runs another package's Main (pgtest.Main): it lets Start be used
+// without Main, and returns what to call once the tests are over to stop the API server.
+func After() func() {
+	mainCalled.Store(true)
+	return func() {
+		stopAll()
+		mu.Lock()
+		reason := skipReason
+		mu.Unlock()
+		if reason != "" {
+			fmt.Fprintf(os.Stderr, "\n*** Kubernetes tests SKIPPED: %s ***\n\n", reason)
+		}
+	}
+}
+
+// Kubeconfig writes a kubeconfig file for the test binary's API server (an admin's client
+// certificate) and returns its path; Start must have been called.
+func Kubeconfig(t testing.TB) string {
+	t.Helper()
+	mu.Lock()
+	var data []byte
+	if env != nil {
+		data = env.KubeConfig
+	}
+	mu.Unlock()
+	if len(data) == 0 {
+		t.Fatal("kubetest.Kubeconfig: no API server (call Start first)")
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // stopAll stops the API server, if it runs, and removes what the package made.
 func stopAll() {
 	mu.Lock()
