@@ -133,7 +133,7 @@ func (f *fanoutBench) pullRequest(ctx context.Context, n int, label string) (fan
 	}
 	pr := stubPull{Number: n, Branch: branch, Head: rev, Stack: -1}
 	f.stub.addPull(pr)
-	if err := waitIdle(ctx, f.d, 2*time.Second, 5*time.Minute); err != nil {
+	if err := f.waitQuiet(ctx, 2*time.Second); err != nil {
 		return fanoutRun{}, err
 	}
 	target := fmt.Sprintf("pr:%d", n)
@@ -165,6 +165,16 @@ func (f *fanoutBench) pullRequest(ctx context.Context, n int, label string) (fan
 	f.e.logf("  %s: %d plans, comment %s after the webhook (plans %s), at most %d in flight, %d comment writes",
 		label, f.stacks, run.Total.Round(time.Millisecond), run.Plans.Round(time.Millisecond), run.PeakInFlight, run.CommentWrites)
 	return run, nil
+}
+
+// waitQuiet waits until the daemon is idle and has not called the GitHub stand-in for quiet.
+func (f *fanoutBench) waitQuiet(ctx context.Context, quiet time.Duration) error {
+	if err := waitIdle(ctx, f.d, quiet, 5*time.Minute); err != nil {
+		return err
+	}
+	return waitFor(ctx, "the daemon's GitHub calls to end", 5*time.Minute, 100*time.Millisecond, func() (bool, error) {
+		return time.Since(f.stub.lastRequest()) >= quiet, nil
+	})
 }
 
 // waitPlans waits until every stack was planned for target after since, and returns when the last
