@@ -27,53 +27,25 @@ func benchRunnerFanout(ctx context.Context, e *env, processWorkers int, res *Res
 	if processWorkers <= 0 {
 		processWorkers = runnerMaxParallel + 1
 	}
-	dir, err := e.dir("runner-fanout")
+	f, cfg, err := startFanoutBench(ctx, e)
+	if f != nil {
+		defer f.stub.close()
+	}
+	if f != nil && f.d != nil {
+		defer f.d.stop()
+	}
 	if err != nil {
 		return err
 	}
-	repo, err := newGitRepo(dir)
-	if err != nil {
-		return err
-	}
-	stub, err := startGHStub()
-	if err != nil {
-		return err
-	}
-	defer stub.close()
-	in := infra{Stacks: runnerFanoutStacks, OutDir: filepath.Join(dir, "out"), LockFile: e.lockFile}
-	for i := range in.Stacks {
-		in.Direct = append(in.Direct, i)
-	}
-	head, err := repo.commitAndPush("every stack calls modules/fanout-leaf", in.Files())
-	if err != nil {
-		return err
-	}
-	cfg := daemonConfig{RepoURL: repo.URL(), PollInterval: time.Hour, GitHubAPI: stub.url, Extra: runnerYAML(executorLocal, 0)}
-	d, err := e.startDaemon(ctx, "runner-fanout/daemon", cfg)
-	if err != nil {
-		return err
-	}
-	defer d.stop()
-	d.listPace = time.Second
-	t0 := time.Now()
-	failed, err := e.waitApplied(ctx, d, names(in.Stacks), head, 10*time.Minute)
-	if err != nil {
-		return err
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("initial apply failed for %d stacks, first %s", len(failed), failed[0])
-	}
-	e.logf("  %d stacks applied in %s (local)", in.Stacks, time.Since(t0).Round(100*time.Millisecond))
-	f := fanoutBench{e: e, d: d, repo: repo, stub: stub, stacks: in.Stacks}
 	local, err := f.pullRequest(ctx, 901, executorLocal)
 	if err != nil {
 		return fmt.Errorf("local: %w", err)
 	}
-	if err := d.stop(); err != nil {
+	if err := f.d.stop(); err != nil {
 		return err
 	}
 	cfg.Workers, cfg.Extra = processWorkers, runnerYAML(executorProcess, runnerMaxParallel)
-	if err := d.restart(ctx, e, cfg); err != nil {
+	if err := f.d.restart(ctx, e, cfg); err != nil {
 		return err
 	}
 	process, err := f.pullRequest(ctx, 902, executorProcess)
@@ -81,7 +53,7 @@ func benchRunnerFanout(ctx context.Context, e *env, processWorkers int, res *Res
 		return fmt.Errorf("process: %w", err)
 	}
 	r := &res.Runner
-	r.FanoutStacks, r.MaxParallel = in.Stacks, runnerMaxParallel
+	r.FanoutStacks, r.MaxParallel = f.stacks, runnerMaxParallel
 	r.FanoutLocalWorkers, r.FanoutProcessWorkers = local.Workers, process.Workers
 	r.FanoutLocalS, r.FanoutProcessS = round(local.Total.Seconds(), 2), round(process.Total.Seconds(), 2)
 	r.FanoutRatio = round(process.Total.Seconds()/local.Total.Seconds(), 3)
@@ -94,9 +66,52 @@ func benchRunnerFanout(ctx context.Context, e *env, processWorkers int, res *Res
 			"peak_in_flight = the most plans of the pull request between \"plan started\" and \"plan finished\" at once",
 	})
 	e.logf("  %d-stack module fan-out on a pull request: local %s (%d workers), process %s (%d workers, max_parallel %d): ratio %.2f",
-		in.Stacks, local.Total.Round(time.Millisecond), local.Workers, process.Total.Round(time.Millisecond),
+		f.stacks, local.Total.Round(time.Millisecond), local.Workers, process.Total.Round(time.Millisecond),
 		process.Workers, runnerMaxParallel, r.FanoutRatio)
 	return nil
+}
+
+// startFanoutBench makes the 200-stack repository and the GitHub stand-in, starts a daemon with the
+// local executor and default workers on them, and waits until every stack is applied. It returns
+// the config the daemon runs with; the stand-in and the daemon, once made, are returned even with
+// an error, to be closed and stopped.
+func startFanoutBench(ctx context.Context, e *env) (*fanoutBench, daemonConfig, error) {
+	dir, err := e.dir("runner-fanout")
+	if err != nil {
+		return nil, daemonConfig{}, err
+	}
+	repo, err := newGitRepo(dir)
+	if err != nil {
+		return nil, daemonConfig{}, err
+	}
+	in := infra{Stacks: runnerFanoutStacks, OutDir: filepath.Join(dir, "out"), LockFile: e.lockFile}
+	for i := range in.Stacks {
+		in.Direct = append(in.Direct, i)
+	}
+	head, err := repo.commitAndPush("every stack calls modules/fanout-leaf", in.Files())
+	if err != nil {
+		return nil, daemonConfig{}, err
+	}
+	stub, err := startGHStub()
+	if err != nil {
+		return nil, daemonConfig{}, err
+	}
+	f := &fanoutBench{e: e, repo: repo, stub: stub, stacks: in.Stacks}
+	cfg := daemonConfig{RepoURL: repo.URL(), PollInterval: time.Hour, GitHubAPI: stub.url, Extra: runnerYAML(executorLocal, 0)}
+	d, err := e.startDaemon(ctx, "runner-fanout/daemon", cfg)
+	if err != nil {
+		return f, cfg, err
+	}
+	f.d, d.listPace = d, time.Second
+	t0 := time.Now()
+	failed, err := e.waitApplied(ctx, d, names(in.Stacks), head, 10*time.Minute)
+	if err == nil && len(failed) > 0 {
+		err = fmt.Errorf("initial apply failed for %d stacks, first %s", len(failed), failed[0])
+	}
+	if err == nil {
+		e.logf("  %d stacks applied in %s (local)", in.Stacks, time.Since(t0).Round(100*time.Millisecond))
+	}
+	return f, cfg, err
 }
 
 // fanoutBench is the runner fan-out's daemon and repository.
