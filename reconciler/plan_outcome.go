@@ -67,12 +67,17 @@ func (p *planner) planWanted(ctx context.Context, k Key) (target, RunSpec, strin
 	if !ok || i < 0 || !slices.Contains(t.Stacks, k.Stack) {
 		return target{}, RunSpec{}, "", false
 	}
-	forced := p.replans.take(k)
-	if prev, err := p.store.BranchPlan(ctx, t.Name, k.Stack); err == nil && prev.Revision == t.Head && prev.Result != ResultRunning && !forced {
+	if forced := p.replans.take(k); !forced && p.plannedAt(ctx, t, k.Stack) {
 		return target{}, RunSpec{}, "", false
 	}
 	stack, notice := p.trustedPrivilege(stacks.planned[i])
 	return t, p.runs.spec(stack, t.Head, t.Name, stacks.dirs), notice, true
+}
+
+// plannedAt reports whether stack has a finished plan at t's head.
+func (p *planner) plannedAt(ctx context.Context, t target, stack string) bool {
+	prev, err := p.store.BranchPlan(ctx, t.Name, stack)
+	return err == nil && prev.Revision == t.Head && prev.Result != ResultRunning
 }
 
 // runPlan plans spec's stack at t's head with the code of t's branch.

@@ -161,11 +161,15 @@ func (p *planner) startTarget(ctx context.Context, t target, mainHead Revision) 
 		}
 	}
 	p.follow(t, p.affectedStacks(ctx, &t, mainHead, log))
-	log.Info("branch moved", "stacks", len(t.Stacks))
 	for _, s := range t.Stacks {
-		p.setStatus(ctx, t.Head, s, StatusPending, "planning")
+		// A stack already planned at this head (trueup restarted) keeps the status its plan set:
+		// "pending" would stay until the next push, as the plan is not run again.
+		if !p.plannedAt(ctx, t, s) {
+			p.setStatus(ctx, t.Head, s, StatusPending, "planning")
+		}
 		p.queue.Add(Key{Stack: s, Branch: t.Name})
 	}
+	log.Info("branch moved", "stacks", len(t.Stacks))
 	if t.Pull != nil {
 		p.publish(ctx, t.Name)
 	}

@@ -111,6 +111,7 @@ func (d *daemon) start(ctx context.Context, e *env, cfgPath, logPath string) err
 		d.addr = "http://" + addr
 		return nil
 	case err := <-d.done:
+		d.cmd = nil // exited and waited for: stop and kill have nothing to wait for
 		return fmt.Errorf("trueup exited before it started (%v); see %s", err, logPath)
 	case <-time.After(60 * time.Second):
 		d.kill()

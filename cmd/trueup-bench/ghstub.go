@@ -60,6 +60,7 @@ type ghStub struct {
 	writes   []commentWrite
 	statuses int
 	lists    int // pull request list requests
+	lastCall time.Time
 }
 
 type stubComment struct {
@@ -88,13 +89,31 @@ func startGHStub() (*ghStub, error) {
 	mux.HandleFunc("DELETE "+repo+"/issues/comments/{id}", s.deleteComment)
 	mux.HandleFunc("POST "+repo+"/statuses/{sha}", s.createStatus)
 	// go-github puts GitHub Enterprise's "/api/v3" prefix on a custom API URL.
-	s.srv = &http.Server{Handler: http.StripPrefix("/api/v3", mux), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: http.StripPrefix("/api/v3", s.noteCalls(mux)), ReadHeaderTimeout: 10 * time.Second}
 	s.url = "http://" + ln.Addr().String()
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }
 
 func (s *ghStub) close() { _ = s.srv.Close() }
+
+// noteCalls records when each request arrives (see lastRequest).
+func (s *ghStub) noteCalls(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.lastCall = time.Now()
+		s.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// lastRequest is when the last request arrived: the daemon's work on GitHub logs nothing when it
+// succeeds (a restart sets every open pull request's statuses again, one call each).
+func (s *ghStub) lastRequest() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastCall
+}
 
 func (s *ghStub) addPull(p stubPull) {
 	s.mu.Lock()

@@ -27,7 +27,7 @@ import (
 // scenarioNames are the scenarios in the order they run.
 // Scenarios that share a repository and a daemon run as one: parallel_init's 40 applied stacks are
 // drift_sweep's, and merge_apply's daemon goes on to module_fanout, pr_comment and memory.
-var scenarioNames = []string{"init_drift", "merge_memory", "git_poll", "sandbox", "scale", "failover"}
+var scenarioNames = []string{"init_drift", "merge_memory", "git_poll", "sandbox", "scale", "failover", "runner_dispatch", "runner_fanout"}
 
 // scenarioResults are the contract objects each scenario fills.
 var scenarioResults = map[string][]string{
@@ -37,6 +37,9 @@ var scenarioResults = map[string][]string{
 	"sandbox":      {"sandbox"},
 	"scale":        {"scale", "scale_daemon"},
 	"failover":     {"failover", "pgstore"},
+	// Both fill the runner object of .bench/results.json.
+	"runner_dispatch": {"runner_dispatch"},
+	"runner_fanout":   {"runner_fanout"},
 }
 
 func main() {
@@ -55,6 +58,7 @@ func run(ctx context.Context, args []string) error {
 	reps := fs.Int("reps", 5, "repetitions of the timed scenarios (the median is reported)")
 	keep := fs.Bool("keep", false, "keep the scratch directory (repositories, data dirs, daemon logs)")
 	out := fs.String("out", ".bench/results.json", "where to write the results, relative to the module root")
+	runnerWorkers := fs.Int("runner-workers", 0, fmt.Sprintf("the process daemon's workers in runner_fanout (default max_parallel+1 = %d)", runnerMaxParallel+1))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,6 +107,10 @@ func run(ctx context.Context, args []string) error {
 			err = benchScale(ctx, env, *reps, res)
 		case "failover":
 			err = benchFailover(ctx, env, *reps, res)
+		case "runner_dispatch":
+			err = benchRunnerDispatch(ctx, env, *reps, res)
+		case "runner_fanout":
+			err = benchRunnerFanout(ctx, env, *runnerWorkers, res)
 		}
 		if err != nil {
 			res.fail(name, err)

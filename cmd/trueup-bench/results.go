@@ -29,6 +29,8 @@ type Results struct {
 	// Failover and PGStore are issue 13's: two replicas on PostgreSQL.
 	Failover Failover `json:"failover"`
 	PGStore  PGStore  `json:"pgstore"`
+	// Runner is the runner executors': runner_dispatch and runner_fanout.
+	Runner Runner `json:"runner"`
 
 	Machine Machine `json:"machine"`
 	Details Details `json:"details"`
@@ -185,6 +187,12 @@ func (r *Results) printTable(w io.Writer) {
 	row("failover", fmt.Sprintf("kill -9 of the leader to the standby's first run (lease TTL %.0fs)", fo.LeaseTTLS), fmt.Sprintf("%.1f s", fo.TakeoverS),
 		fmt.Sprintf("<= %.0f s", fo.LeaseTTLS+5), fo.TakeoverS > 0 && fo.TakeoverS <= fo.LeaseTTLS+5)
 	rowOf("pgstore", "failover", "PostgreSQL PutStack, fenced, median", fmt.Sprintf("%.2f ms", r.PGStore.PutStackMS), "reported", r.PGStore.PutStackMS > 0)
+	ru := r.Runner
+	rowOf("runner_dispatch", "runner", fmt.Sprintf("process − local executor per drift check (%.0f ms local)", ru.DispatchLocalMS),
+		fmt.Sprintf("%+.0f ms", ru.DispatchOverheadMS), "<= 200 ms", ru.DispatchProcessMS > 0 && ru.DispatchOverheadMS <= 200)
+	rowOf("runner_fanout", "runner", fmt.Sprintf("%d-stack PR fan-out, process ÷ local (%.1f s / %.1f s; %d / %d workers, max_parallel %d)",
+		ru.FanoutStacks, ru.FanoutProcessS, ru.FanoutLocalS, ru.FanoutProcessWorkers, ru.FanoutLocalWorkers, ru.MaxParallel), fmt.Sprintf("%.2f", ru.FanoutRatio),
+		fmt.Sprintf("<= %.1f", runnerFanoutTarget), ru.FanoutRatio > 0 && ru.FanoutRatio <= runnerFanoutTarget)
 	sb := r.Sandbox
 	row("sandbox", fmt.Sprintf("bubblewrap per branch plan (%.0f ms plain)", sb.PlainMS), fmt.Sprintf("%+.0f ms", sb.OverheadMS), "reported", true)
 	tw.Flush()

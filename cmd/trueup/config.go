@@ -23,8 +23,11 @@ import (
 // variables (or AWS Secrets Manager ARNs) that hold them.
 //
 // Workers is how many Terraform runs go at once. Runs mostly wait on cloud APIs, so its default is
-// taken from the machine: 4 × runtime.NumCPU(), at least 4 and at most 32 (DefaultWorkers). A value
-// set in the file or with --workers is kept; it must be between 1 and 64.
+// taken from the machine: 4 × runtime.NumCPU(), at least 4 and at most 32 (DefaultWorkers). With
+// runners (runner.executor other than local) the runs happen elsewhere and a worker only waits on
+// its runner, so the default is runner.max_parallel + 1, that bound being the one that counts. A
+// value set in the file or with --workers is kept; it must be between 1 and 64, or up to
+// runner.max_parallel + 1 with runners.
 type Config struct {
 	Repo          RepoConfig      `yaml:"repo"`
 	DataDir       string          `yaml:"data_dir"`
@@ -177,10 +180,22 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("read config: %w", err)
 	}
+	cfg.Workers = 0 // unset unless the file sets it
 	if err := decodeStrict(data, &cfg); err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
+	if cfg.Workers == 0 {
+		cfg.Workers = defaultWorkersFor(cfg.Runner, runtime.NumCPU())
+	}
 	return cfg, nil
+}
+
+// defaultWorkersFor is the default of Config.Workers with r on a machine with cpus CPUs.
+func defaultWorkersFor(r RunnerConfig, cpus int) int {
+	if r.Executor != "" && r.Executor != executorLocal && r.MaxParallel > 0 {
+		return max(DefaultWorkers(cpus), r.MaxParallel+1)
+	}
+	return DefaultWorkers(cpus)
 }
 
 var fieldNotFound = regexp.MustCompile(`field (\S+) not found in type \S+`)
@@ -222,8 +237,8 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data_dir is required")
 	}
-	if c.Workers < 1 || c.Workers > 64 {
-		bad("workers must be between 1 and 64, got %d", c.Workers)
+	if most := max(64, defaultWorkersFor(c.Runner, 1)); c.Workers < 1 || c.Workers > most {
+		bad("workers must be between 1 and %d, got %d", most, c.Workers)
 	}
 	if c.ShutdownGrace < 0 {
 		bad("shutdown_grace must not be negative")

@@ -63,6 +63,24 @@ func TestConfigDefaultWorkersFromTheMachine(t *testing.T) {
 	cfg, err = LoadConfig(writeConfig(t, "repo:\n  url: /x\n"))
 	require.NoError(t, err)
 	assert.Equal(t, DefaultWorkers(runtime.NumCPU()), cfg.Workers, "no value: the machine's default")
+
+	// With runners a worker only waits on its runner: max_parallel is the bound that counts.
+	runners := "runner:\n  executor: process\n  max_parallel: 50\n"
+	cfg, err = LoadConfig(writeConfig(t, "repo:\n  url: /x\n"+runners))
+	require.NoError(t, err)
+	assert.Equal(t, 51, cfg.Workers, "no value with runners: max_parallel + 1")
+	require.NoError(t, cfg.Validate())
+	cfg, err = LoadConfig(writeConfig(t, "repo:\n  url: /x\nworkers: 3\n"+runners))
+	require.NoError(t, err)
+	assert.Equal(t, 3, cfg.Workers, "an explicit value is kept with runners too")
+	cfg.Runner.MaxParallel = 100
+	cfg.Workers = 101
+	require.NoError(t, cfg.Validate(), "as many workers as runs in flight, and one")
+	cfg.Workers = 102
+	assert.ErrorContains(t, cfg.Validate(), "workers must be between 1 and 101, got 102")
+	cfg.Runner.Executor = executorLocal
+	cfg.Workers = 70
+	assert.ErrorContains(t, cfg.Validate(), "workers must be between 1 and 64, got 70")
 }
 
 func TestLoadConfigErrorsNameTheKeyAndLine(t *testing.T) {

@@ -229,3 +229,22 @@ func TestPullRequestHugePlanIsSplit(t *testing.T) {
 	assertGolden(t, "huge_plan_shape", e.normalise(shape.String()))
 	assert.Equal(t, "+1 ~0 -0", lastStatus(e.stackStatuses(head)["trueup/stacks/b"]).Description)
 }
+
+// A trueup that restarts with a pull request already planned at its head does not plan it again,
+// and so leaves its statuses as the plan set them: "pending" would block the merge until the next push.
+func TestRestartKeepsThePlannedPullRequestsStatuses(t *testing.T) {
+	e := newPullsEnv(t, nil)
+	head := e.openPull(1, "add-extra", map[string]string{"stacks/a/extra.tf": e.extraFile("a", "extra-v1")})
+	e.waitBody(1, "the plan of stacks/a on #1", func(b string) bool { return strings.Contains(b, "✅ planned") })
+	require.NoError(t, e.d.stop())
+	before := e.stackStatuses(head)["trueup/stacks/a"]
+	require.Equal(t, "success", lastStatus(before).State)
+
+	again := startDaemon(t, e.cfg)
+	again.waitFor("#1 followed again", func() bool { return again.logs.count("branch moved", "target", "pr:1") == 1 })
+	require.NoError(t, again.stop())
+	after := e.stackStatuses(head)["trueup/stacks/a"]
+	assert.Equal(t, "success", lastStatus(after).State, "the status is still the plan's")
+	assert.Len(t, after, len(before), "no status was set again")
+	assert.Zero(t, again.logs.count("plan started"), "the plan at this head is not run again")
+}
