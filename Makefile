@@ -9,11 +9,12 @@ TERRAFORM := $(TOOLS)/bin/terraform
 PROVIDER_DIR := $(TOOLS)/providers/registry.terraform.io/hashicorp/local/$(LOCAL_PROVIDER_VERSION)/linux_amd64
 PROVIDER := $(PROVIDER_DIR)/terraform-provider-local
 TERRAFORMRC := $(TOOLS)/terraformrc
-# The Kubernetes control plane the kubernetes executor's tests run against (controller-runtime's envtest):
-# etcd and kube-apiserver, built from the versions .ci/envtest pins.
+# The Kubernetes control plane the kubernetes executor's and deploy/'s tests run against (controller-runtime's
+# envtest): etcd, kube-apiserver and kubectl, built from the versions .ci/envtest pins.
 KUBE_DIR := $(TOOLS)/kube
 ETCD := $(KUBE_DIR)/etcd
 KUBE_APISERVER := $(KUBE_DIR)/kube-apiserver
+KUBECTL := $(KUBE_DIR)/kubectl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
@@ -25,7 +26,7 @@ export TRUEUP_TERRAFORMRC := $(TERRAFORMRC)
 .PHONY: all tools bwrap postgres build test unit lint demo bench image clean
 all: build
 
-tools: $(TERRAFORM) $(PROVIDER) $(TERRAFORMRC) $(ETCD) $(KUBE_APISERVER) bwrap postgres
+tools: $(TERRAFORM) $(PROVIDER) $(TERRAFORMRC) $(ETCD) $(KUBE_APISERVER) $(KUBECTL) bwrap postgres
 
 # PG_BIN finds PostgreSQL's server binaries (initdb, postgres) the way reconciler/pgstore/pgtest does:
 # $TRUEUP_PG_BIN, else pg_config --bindir, else the newest /usr/lib/postgresql/<version>/bin.
@@ -77,6 +78,11 @@ $(KUBE_APISERVER):
 	@echo "building kube-apiserver from source (one time, several minutes)"
 	cd .ci/envtest && $(GO) build -trimpath -o $@ k8s.io/kubernetes/cmd/kube-apiserver
 
+$(KUBECTL):
+	@mkdir -p $(KUBE_DIR)
+	@echo "building kubectl from source (one time, a few minutes)"
+	cd .ci/envtest && $(GO) build -trimpath -o $@ k8s.io/kubernetes/cmd/kubectl
+
 $(TERRAFORMRC):
 	@mkdir -p $(TOOLS)
 	@printf '%s\n' \
@@ -94,7 +100,7 @@ build:
 # make test requires PostgreSQL and the Kubernetes control plane: their tests fail instead of skipping
 # when they are missing.
 test: tools
-	TRUEUP_PG_BIN="$(PG_BIN)" TRUEUP_REQUIRE_POSTGRES=1 KUBEBUILDER_ASSETS=$(KUBE_DIR) TRUEUP_REQUIRE_KUBE=1 \
+	TRUEUP_PG_BIN="$(PG_BIN)" TRUEUP_REQUIRE_POSTGRES=1 KUBEBUILDER_ASSETS=$(KUBE_DIR) TRUEUP_REQUIRE_KUBE=1 TRUEUP_KUBECTL=$(KUBECTL) \
 	  TF_CLI_CONFIG_FILE=$(TERRAFORMRC) $(GO) test -count=1 -timeout 30m ./...
 
 unit:
