@@ -24,11 +24,8 @@ func (e *Executor) Start(ctx context.Context, l remote.Launch) (remote.Task, err
 		return nil, err
 	}
 	if err := e.ensureSecret(ctx, l, job); err != nil {
-		if created {
-			t := e.task(job)
-			stopCtx, cancel := e.call(context.WithoutCancel(ctx))
-			_ = t.remove(stopCtx)
-			cancel()
+		if created { // no runner can start without its token: take the Job back (each call has its deadline)
+			_ = e.task(job).remove(context.WithoutCancel(ctx))
 		}
 		return nil, err
 	}
