@@ -204,7 +204,7 @@ func TestKubernetesRunnersOnAPIServer(t *testing.T) {
 	}
 	assets := kubeAssets(t)
 	if assets == "" {
-		t.Skip("no kube-apiserver and etcd in .tools/kube or KUBEBUILDER_ASSETS (make tools builds them)")
+		skipOrFail(t, "no kube-apiserver and etcd in .tools/kube or KUBEBUILDER_ASSETS (make tools builds them)")
 	}
 	k := apiServer(t, assets, kubectl(t))
 	run := func(args ...string) string {
