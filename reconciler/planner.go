@@ -40,6 +40,8 @@ type planner struct {
 	lastDirs []string
 	// publishLocks serialise the comment and the plan-record rewrites of one branch or pull request.
 	publishLocks keyedLocks
+	// publishing coalesces the comment writes of one pull request (publish).
+	publishing coalesced
 	// replans are stacks to plan again at a head already planned (replan.go).
 	replans replanSet
 	// stale are pull request plans main moved under, until planned again (stale.go).
@@ -309,5 +311,5 @@ func (p *planner) liveEntries() (targets, stacks, locks int) {
 	for _, ts := range p.stacks {
 		stacks += len(ts.planned)
 	}
-	return len(p.targets), stacks, p.publishLocks.len()
+	return len(p.targets), stacks, p.publishLocks.len() + p.publishing.len()
 }

@@ -146,8 +146,24 @@ func (p *planner) setStatus(ctx context.Context, rev Revision, stack string, sta
 }
 
 // publish edits the pull request's living comment to show every affected stack's latest result.
-// Calls for one pull request are serialised so an older report never overwrites a newer one.
+// Calls for one pull request are serialised so an older report never overwrites a newer one, and
+// coalesced: a call while the comment is being written returns at once, and the writer writes once
+// more with everything up to then (200 plans finishing together make a few writes, not 200, and
+// hold no worker waiting on the forge).
 func (p *planner) publish(ctx context.Context, name string) {
+	if !p.publishing.begin(name) {
+		return
+	}
+	for {
+		p.publishOnce(ctx, name)
+		if !p.publishing.again(name) {
+			return
+		}
+	}
+}
+
+// publishOnce writes the pull request's comment from the store as it is now.
+func (p *planner) publishOnce(ctx context.Context, name string) {
 	t, _, ok := p.followed(name)
 	if !ok || t.Pull == nil {
 		return

@@ -287,7 +287,14 @@ func (k *Kubelet) mount(ctx context.Context, pod *corev1.Pod) (Container, error)
 }
 
 // local maps a path in the container to the local one: under the longest mount path holding it.
+// A path that exists on this machine is kept: it stands for the image's own files (the test's
+// Terraform, say, which may well live under /tmp when the repository was cloned there).
 func (c Container) local(p string) string {
+	if _, err := os.Stat(p); err == nil && p != "/" {
+		if _, mounted := c.Mounts[p]; !mounted {
+			return p
+		}
+	}
 	best := ""
 	for path := range c.Mounts {
 		if (p == path || strings.HasPrefix(p, path+"/")) && len(path) > len(best) {
