@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,29 +50,13 @@ var opsBuilt struct {
 func opsBinary(t testing.TB) string {
 	t.Helper()
 	opsBuilt.once.Do(func() {
-		root, err := tftest.RepoRoot()
-		if err != nil {
-			opsBuilt.err = err
-			return
-		}
 		dir, err := os.MkdirTemp("", "trueup-e2e-")
 		if err != nil {
 			opsBuilt.err = err
 			return
 		}
 		opsBuilt.dir = dir
-		bin := filepath.Join(dir, "trueup")
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			goTool = "go"
-		}
-		cmd := exec.Command(goTool, "build", "-o", bin, "./cmd/trueup")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			opsBuilt.err = fmt.Errorf("go build ./cmd/trueup: %w\n%s", err, out)
-			return
-		}
-		opsBuilt.path = bin
+		opsBuilt.path, opsBuilt.err = tftest.BuildCommand(dir, "./cmd/trueup")
 	})
 	require.NoError(t, opsBuilt.err)
 	return opsBuilt.path

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -26,29 +24,13 @@ var built struct {
 func Trueup(t testing.TB) string {
 	t.Helper()
 	built.once.Do(func() {
-		root, err := tftest.RepoRoot()
-		if err != nil {
-			built.err = err
-			return
-		}
 		dir, err := os.MkdirTemp("", "trueup-kubetest-")
 		if err != nil {
 			built.err = err
 			return
 		}
 		onExit(func() { _ = os.RemoveAll(dir) })
-		bin := filepath.Join(dir, "trueup")
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			goTool = "go"
-		}
-		cmd := exec.Command(goTool, "build", "-o", bin, "./cmd/trueup")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build ./cmd/trueup: %w\n%s", err, out)
-			return
-		}
-		built.path = bin
+		built.path, built.err = tftest.BuildCommand(dir, "./cmd/trueup")
 	})
 	if built.err != nil {
 		t.Fatal(built.err)
