@@ -114,7 +114,7 @@ func (a *Agent) heartbeat(ctx context.Context, job Job, sink *logSink, cancel co
 	}
 }
 
-// execute runs the job in a fresh directory. The Result says how Terraform did; the error is for
+// execute runs the job in a fresh checkout, with a data dir of its own or the job's. The Result says how Terraform did; the error is for
 // what the control plane must not be told as a result (it cannot be reached).
 func (a *Agent) execute(ctx context.Context, job Job, tfLog *slog.Logger) (Result, error) {
 	dir, err := os.MkdirTemp(a.TempDir, "trueup-runner-")
@@ -123,8 +123,11 @@ func (a *Agent) execute(ctx context.Context, job Job, tfLog *slog.Logger) (Resul
 	}
 	defer removeAll(dir)
 	work, data := filepath.Join(dir, "work"), filepath.Join(dir, "data")
+	if job.DataDir != "" {
+		data = job.DataDir // the daemon's own, on the filesystem this runner shares
+	}
 	for _, d := range []string{work, data} {
-		if err := os.Mkdir(d, 0o700); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return failed("runner", err), nil
 		}
 	}
@@ -142,7 +145,7 @@ func (a *Agent) execute(ctx context.Context, job Job, tfLog *slog.Logger) (Resul
 	spec := reconciler.RunSpec{
 		Stack:    reconciler.Stack{Name: job.Stack.Name, Dir: job.Stack.Dir, Workspace: job.Stack.Workspace, VarFiles: job.Stack.VarFiles},
 		Revision: reconciler.Revision(job.Revision), Workdir: work, DataDir: data, StatePath: job.StatePath,
-		Env: job.Env, Render: job.Render, Untrusted: job.Untrusted, RunID: job.RunID,
+		Env: job.Env, Render: job.Render, Untrusted: job.Untrusted, RunID: job.RunID, SeedDataDir: job.SeedDataDir,
 	}
 	if job.Purpose == PurposeApply {
 		ar, err := runner.Apply(ctx, spec, &reconciler.Plan{File: planFile})

@@ -70,6 +70,11 @@ type Job struct {
 	// StatePath is where a stack without a backend keeps its state, when the runner shares the
 	// daemon's filesystem (the process executor); "" otherwise, and such stacks fail.
 	StatePath string `json:"state_path,omitempty"`
+	// DataDir and SeedDataDir are the run's TF data dir and its seed (reconciler.RunSpec's) when the
+	// runner shares the daemon's filesystem: the runner then works in them, as the local runner
+	// would, and inits only when init's inputs changed. "" otherwise: a data dir of its own.
+	DataDir     string `json:"data_dir,omitempty"`
+	SeedDataDir string `json:"seed_data_dir,omitempty"`
 	// PlanSHA256 is the hex SHA-256 of the plan file an apply must apply.
 	PlanSHA256 string `json:"plan_sha256,omitempty"`
 	// HeartbeatMillis is how often the runner must say it is alive.

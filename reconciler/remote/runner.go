@@ -233,7 +233,7 @@ func (r *Runner) job(spec reconciler.RunSpec, purpose Purpose, planSum string) J
 		Terraform:       r.opts.Terraform,
 	}
 	if r.opts.SharedFilesystem {
-		j.StatePath = spec.StatePath
+		j.StatePath, j.DataDir, j.SeedDataDir = spec.StatePath, spec.DataDir, spec.SeedDataDir
 	}
 	return j
 }

@@ -56,6 +56,7 @@ func TestPlanThenApplyThroughTheProtocol(t *testing.T) {
 	assert.Equal(t, "# a\n", tree)
 	assert.Equal(t, spec.Stack.Dir, planSpec.Stack.Dir)
 	assert.Equal(t, spec.StatePath, planSpec.StatePath, "a shared filesystem keeps the state where it is")
+	assert.Equal(t, spec.DataDir, planSpec.DataDir, "a shared filesystem: the daemon's data dir, where init is skipped when its inputs did not change")
 	assert.True(t, planSpec.Render)
 	assert.Equal(t, map[string]string{"AWS_ACCESS_KEY_ID": "plan-key", "TRUEUP_TEST_PASS_MAIN": "main-value"}, planSpec.Env)
 
@@ -90,6 +91,8 @@ func TestUntrustedPlansGetThePlansEnvironmentAndAreNeverApplied(t *testing.T) {
 	assert.True(t, got.Untrusted)
 	assert.Empty(t, got.Env, "an untrusted run gets pass_env.plans only")
 	assert.Empty(t, got.StatePath, "without a shared filesystem no state path is sent")
+	assert.NotEqual(t, spec.DataDir, got.DataDir, "without a shared filesystem a data dir of the runner's own")
+	assert.Empty(t, got.SeedDataDir)
 
 	spec.Untrusted = false // even if asked as trusted: the file was never vetted
 	_, err = r.Apply(context.Background(), spec, plan)
