@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,20 +28,7 @@ func TestECSExecutorARestartedTrueupAdoptsTheTaskInFlight(t *testing.T) {
 	bin := opsBinary(t)
 	fake := ecstest.New(t)
 	gate := make(chan struct{})
-	var first sync.Once
-	play := binaryContainer(t, bin)
-	fake.Run = func(ctx context.Context, command []string, env map[string]string) (int, string) {
-		held := false
-		first.Do(func() { held = true })
-		if held { // the first task starts its runner only once its trueup is dead
-			select {
-			case <-gate:
-			case <-ctx.Done():
-				return 137, "stopped while held"
-			}
-		}
-		return play(ctx, command, env)
-	}
+	fake.Run = heldContainer(binaryContainer(t, bin), 1, gate) // the first task runs once its trueup is dead
 	env := fakeECSEnv(t, fake)
 
 	out := t.TempDir()
@@ -98,4 +85,19 @@ func backendStackRepo(t *testing.T, out string) *gittest.Remote {
 	remote.CommitAndPush("app", map[string]string{"stacks/app/main.tf": localStack(out, "app", "v1", ""),
 		"stacks/app/backend.tf": fmt.Sprintf("terraform {\n  backend \"local\" {\n    path = %q\n  }\n}\n", state)})
 	return remote
+}
+
+// heldContainer plays containers with play, holding the nth task started (from 1) until gate closes.
+func heldContainer(play ecstest.Container, nth int32, gate <-chan struct{}) ecstest.Container {
+	var started atomic.Int32
+	return func(ctx context.Context, command []string, env map[string]string) (int, string) {
+		if started.Add(1) == nth {
+			select {
+			case <-gate:
+			case <-ctx.Done():
+				return 137, "stopped while held"
+			}
+		}
+		return play(ctx, command, env)
+	}
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,18 +20,7 @@ func TestReplicasRunnersReachTheLeaderThroughTheStandbyAndANewLeaderAdoptsThem(t
 	bin := opsBinary(t)
 	fake := ecstest.New(t)
 	gate := make(chan struct{})
-	var started atomic.Int32
-	play := binaryContainer(t, bin)
-	fake.Run = func(ctx context.Context, command []string, env map[string]string) (int, string) {
-		if started.Add(1) == 3 { // the plan of the second commit starts once its leader is dead
-			select {
-			case <-gate:
-			case <-ctx.Done():
-				return 137, "stopped while held"
-			}
-		}
-		return play(ctx, command, env)
-	}
+	fake.Run = heldContainer(binaryContainer(t, bin), 3, gate) // the plan of the second commit runs once its leader is dead
 	env := fakeECSEnv(t, fake)
 	out := t.TempDir()
 	repo := backendStackRepo(t, out)
